@@ -1,0 +1,10 @@
+//! The edge of every function: turning an API Gateway request into typed
+//! values, and a result into the contract's response.
+
+mod body;
+mod query;
+mod response;
+
+pub use body::{MAX_BODY_BYTES, json_body, parse_json};
+pub use query::QueryParams;
+pub use response::{Reply, not_implemented, request_id, respond};

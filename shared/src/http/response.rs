@@ -1,0 +1,133 @@
+//! The one place a result becomes an HTTP response.
+
+use http::{HeaderMap, HeaderName, HeaderValue, StatusCode};
+use lambda_http::{Body, Request, RequestExt, Response};
+use serde::Serialize;
+
+use crate::ApiError;
+
+/// A successful answer: a status, a JSON body and any extra headers.
+#[derive(Debug, Clone)]
+pub struct Reply {
+    status: StatusCode,
+    body: String,
+    headers: HeaderMap,
+}
+
+impl Reply {
+    /// 200 with `value` serialised as JSON.
+    pub fn json<T: Serialize>(value: &T) -> Result<Self, ApiError> {
+        let body = serde_json::to_string(value)
+            .map_err(|e| ApiError::misconfigured(format!("could not serialise the answer: {e}")))?;
+        Ok(Self::raw_json(body))
+    }
+
+    /// 200 with a body that already is JSON (a provider's, kept byte for byte).
+    pub fn raw_json(body: String) -> Self {
+        Self {
+            status: StatusCode::OK,
+            body,
+            headers: HeaderMap::new(),
+        }
+    }
+
+    pub fn with_header(mut self, name: HeaderName, value: HeaderValue) -> Self {
+        self.headers.insert(name, value);
+        self
+    }
+
+    pub fn status(&self) -> StatusCode {
+        self.status
+    }
+
+    pub fn body(&self) -> &str {
+        &self.body
+    }
+}
+
+/// The Lambda request id, which every answer carries as `x-request-id`.
+pub fn request_id(req: &Request) -> String {
+    req.lambda_context_ref()
+        .map(|ctx| ctx.request_id.clone())
+        .filter(|id| !id.is_empty())
+        .unwrap_or_else(|| "unknown".to_string())
+}
+
+/// Turn a handler's result into the response API Gateway sends back.
+pub fn respond(request_id: &str, result: Result<Reply, ApiError>) -> Response<Body> {
+    let (status, body, extra) = match result {
+        Ok(reply) => (reply.status, reply.body, reply.headers),
+        Err(error) => {
+            log_error(&error);
+            (error.status(), error.to_json(), HeaderMap::new())
+        }
+    };
+    let mut response = Response::new(Body::Text(body));
+    *response.status_mut() = status;
+    let headers = response.headers_mut();
+    headers.extend(extra);
+    headers.insert(
+        http::header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    if let Ok(value) = HeaderValue::from_str(request_id) {
+        headers.insert(HeaderName::from_static("x-request-id"), value);
+    }
+    response
+}
+
+/// 501 for a function whose issue has not landed yet.
+pub fn not_implemented(req: &Request, function: &str) -> Response<Body> {
+    let error = ApiError::new(
+        StatusCode::NOT_IMPLEMENTED,
+        format!("{function} is not implemented yet"),
+    );
+    respond(&request_id(req), Err(error))
+}
+
+/// Errors are logged by status and our own message: never a body, a token
+/// or a secret (messages are ours, and never quote them).
+fn log_error(error: &ApiError) {
+    let status = error.status().as_u16();
+    let code = error.code().unwrap_or("");
+    if error.status().is_server_error() {
+        tracing::error!(status, code, message = error.message(), "request failed");
+    } else {
+        tracing::info!(status, code, message = error.message(), "request refused");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::{Value, json};
+
+    #[test]
+    fn errors_carry_the_contract_body_and_request_id() {
+        let res = respond("req-1", Err(ApiError::unavailable("store down")));
+        assert_eq!(res.status(), 503);
+        assert_eq!(res.headers()["x-request-id"], "req-1");
+        assert_eq!(res.headers()["content-type"], "application/json");
+        let Body::Text(text) = res.body() else {
+            panic!("text body")
+        };
+        let body: Value = serde_json::from_str(text).unwrap();
+        assert_eq!(body, json!({"type": "api_error", "message": "store down"}));
+    }
+
+    #[test]
+    fn replies_keep_their_body_and_extra_headers() {
+        let reply = Reply::raw_json(r#"{"a":1.50}"#.into()).with_header(
+            HeaderName::from_static("idempotent-replayed"),
+            HeaderValue::from_static("true"),
+        );
+        let res = respond("req-2", Ok(reply));
+        assert_eq!(res.status(), 200);
+        assert_eq!(res.headers()["idempotent-replayed"], "true");
+        assert_eq!(res.headers()["x-request-id"], "req-2");
+        let Body::Text(text) = res.body() else {
+            panic!("text body")
+        };
+        assert_eq!(text, r#"{"a":1.50}"#);
+    }
+}

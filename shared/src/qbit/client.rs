@@ -1,0 +1,124 @@
+//! The Qbit Pay client: one per container, holding the HTTP client, the
+//! secret cache and the access-token cache.
+
+use std::sync::Arc;
+
+use http::StatusCode;
+use serde::Deserialize;
+use serde_json::value::RawValue;
+use url::Url;
+
+use super::errors::map_error;
+use super::token::TokenCache;
+use super::types::{ChargeList, ListQuery, NewCharge};
+use super::{AccessToken, PROVIDER};
+use crate::ApiError;
+use crate::secrets::Secrets;
+use crate::upstream::{transport_error, unreadable};
+
+pub struct QbitClient {
+    http: reqwest::Client,
+    base: String,
+    secrets: Arc<Secrets>,
+    token: TokenCache,
+}
+
+/// The one member of a charge we rely on; the rest passes through as sent.
+#[derive(Deserialize)]
+struct ChargeShape<'a> {
+    #[serde(borrow)]
+    id: &'a str,
+}
+
+#[derive(Deserialize)]
+struct TokenAnswer {
+    #[serde(rename = "accessToken")]
+    access_token: String,
+}
+
+impl QbitClient {
+    pub fn new(http: reqwest::Client, base: Url, secrets: Arc<Secrets>) -> Self {
+        Self {
+            http,
+            base: base.as_str().trim_end_matches('/').to_string(),
+            secrets,
+            token: TokenCache::default(),
+        }
+    }
+
+    /// An access token for the hosted payment page, reused until shortly
+    /// before it expires.
+    pub async fn access_token(&self) -> Result<AccessToken, ApiError> {
+        self.token
+            .get_or_fetch(|| async {
+                let body = self
+                    .call(self.http.get(self.url("/api/v1/accessToken")))
+                    .await?;
+                let answer: TokenAnswer = serde_json::from_slice(&body)
+                    .map_err(|_| unreadable(PROVIDER, StatusCode::OK, "no accessToken"))?;
+                Ok(AccessToken::new(answer.access_token))
+            })
+            .await
+    }
+
+    /// Create a charge; Qbit's charge object is returned byte for byte.
+    pub async fn create_charge(&self, charge: &NewCharge) -> Result<Box<RawValue>, ApiError> {
+        let body = self
+            .call(self.http.post(self.url("/api/v1/charges")).json(charge))
+            .await?;
+        let raw: Box<RawValue> = serde_json::from_slice(&body)
+            .map_err(|_| unreadable(PROVIDER, StatusCode::OK, "charge is not JSON"))?;
+        let shape: ChargeShape = serde_json::from_str(raw.get())
+            .map_err(|_| unreadable(PROVIDER, StatusCode::OK, "charge has no id"))?;
+        tracing::info!(charge_id = shape.id, "charge created");
+        Ok(raw)
+    }
+
+    /// One page of charges; Qbit's list object is returned byte for byte.
+    pub async fn list_charges(&self, query: &ListQuery) -> Result<String, ApiError> {
+        let request = self
+            .http
+            .get(self.url("/api/v1/charges"))
+            .query(&query.to_pairs());
+        let body = self.call(request).await?;
+        let text = String::from_utf8(body.to_vec())
+            .map_err(|_| unreadable(PROVIDER, StatusCode::OK, "list is not UTF-8"))?;
+        match serde_json::from_str::<ChargeList>(&text) {
+            Ok(list) if list.object == "list" => {
+                tracing::info!(count = list.data.len(), "charges listed");
+                Ok(text)
+            }
+            _ => Err(unreadable(PROVIDER, StatusCode::OK, "not a list object")),
+        }
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    /// Send with Basic auth; a 2xx body or the contract's error.
+    async fn call(&self, request: reqwest::RequestBuilder) -> Result<bytes::Bytes, ApiError> {
+        let secrets = self.secrets.get().await?;
+        let key = secrets.qbit_api_key()?;
+        let response = request
+            .basic_auth(key.expose(), Some(""))
+            .send()
+            .await
+            .map_err(|e| transport_error(PROVIDER, &e))?;
+        let status = response.status();
+        let body = response
+            .bytes()
+            .await
+            .map_err(|e| transport_error(PROVIDER, &e))?;
+        if status.is_success() {
+            return Ok(body);
+        }
+        if status == StatusCode::UNAUTHORIZED {
+            // Our key was refused: it may have been rotated. Fetch the secret
+            // again on the next call, and drop a token got with the old key.
+            self.secrets.invalidate().await;
+            self.token.invalidate();
+        }
+        Err(map_error(status, &body))
+    }
+}
