@@ -50,9 +50,19 @@ fn is_json(content_type: Option<&http::HeaderValue>) -> bool {
     media_type.eq_ignore_ascii_case("application/json")
 }
 
-/// Deserialise `bytes` into `T`, turning serde's error into a 400 that names
-/// the field (by its path) whenever there is one.
+/// Deserialise a JSON object in `bytes` into `T`, turning serde's error into
+/// a 400 that names the field (by its path) whenever there is one.
 pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    // serde's derived structs also accept an array of the fields in order;
+    // our bodies are objects only.
+    let first = bytes.iter().find(|b| !b.is_ascii_whitespace());
+    if first.is_some_and(|b| *b != b'{')
+        && serde_json::from_slice::<serde::de::IgnoredAny>(bytes).is_ok()
+    {
+        return Err(ApiError::invalid_request(
+            "request body must be a JSON object",
+        ));
+    }
     let mut de = serde_json::Deserializer::from_slice(bytes);
     let value: T = serde_path_to_error::deserialize(&mut de).map_err(|e| {
         let path = e.path().to_string();
@@ -196,14 +206,29 @@ mod tests {
     #[test]
     fn malformed_empty_and_non_object_bodies_are_400() {
         let ct = Some("application/json");
-        for body in ["{", "", "  ", r#"{"n":1,"s":"x"} trailing"#, "[]", "null"] {
+        for body in [
+            "{",
+            "",
+            "  ",
+            r#"{"n":1,"s":"x"} trailing"#,
+            "[]",
+            r#"[1, "x"]"#,
+            "null",
+            "7",
+        ] {
             let e = error_of(ct, body);
             assert_eq!(e["status"], 400, "{body:?}");
             assert_eq!(e["type"], "invalid_request_error");
         }
         assert_eq!(
-            error_of(ct, "[]")["message"],
-            "request body: invalid type: sequence, expected a JSON object with n and s"
+            error_of(ct, r#"[1, "x"]"#)["message"],
+            "request body must be a JSON object"
+        );
+        assert!(
+            error_of(ct, "{")["message"]
+                .as_str()
+                .unwrap()
+                .starts_with("request body is not valid JSON")
         );
     }
 }

@@ -1,0 +1,118 @@
+//! Fault injection: every provider call is counted, then any fault waiting
+//! for its path is applied.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::body::Body;
+use axum::extract::{Request, State as Extract};
+use axum::http::StatusCode;
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use serde::{Deserialize, Serialize};
+
+use crate::state::State;
+
+/// What to do to a call.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum FaultKind {
+    /// Wait, then answer as usual.
+    Delay { ms: u64 },
+    /// Answer this status with an `api_error` body, without any effect.
+    Status { status: u16 },
+    /// Answer 200 with a body that is not JSON, without any effect.
+    Garbage,
+    /// Apply the call's effect, then drop the connection before the answer
+    /// is complete.
+    DropAfter,
+    /// Never answer.
+    Hang,
+}
+
+/// A fault for the calls to one path (`/api/v1/charges`), optionally one
+/// method, for the next `times` calls (every call when absent).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Fault {
+    pub path: String,
+    #[serde(default)]
+    pub method: Option<String>,
+    #[serde(flatten)]
+    pub kind: FaultKind,
+    #[serde(default)]
+    pub times: Option<u32>,
+}
+
+impl Fault {
+    pub fn new(path: &str, kind: FaultKind) -> Self {
+        Self {
+            path: path.into(),
+            method: None,
+            kind,
+            times: None,
+        }
+    }
+
+    pub fn times(mut self, n: u32) -> Self {
+        self.times = Some(n);
+        self
+    }
+
+    fn matches(&self, method: &str, path: &str) -> bool {
+        self.path == path
+            && self
+                .method
+                .as_deref()
+                .is_none_or(|m| m.eq_ignore_ascii_case(method))
+    }
+}
+
+/// Count the call, take the first matching fault (using up one of its
+/// `times`), and apply it.
+pub async fn apply(Extract(state): Extract<Arc<State>>, request: Request, next: Next) -> Response {
+    let method = request.method().as_str().to_string();
+    let path = request.uri().path().to_string();
+    let fault = {
+        let mut world = state.world();
+        *world.calls.entry(format!("{method} {path}")).or_default() += 1;
+        let index = world.faults.iter().position(|f| f.matches(&method, &path));
+        index.map(|i| {
+            let fault = world.faults[i].clone();
+            match &mut world.faults[i].times {
+                Some(1) => {
+                    world.faults.remove(i);
+                }
+                Some(n) => *n -= 1,
+                None => {}
+            }
+            fault.kind
+        })
+    };
+    match fault {
+        None => next.run(request).await,
+        Some(FaultKind::Delay { ms }) => {
+            tokio::time::sleep(Duration::from_millis(ms)).await;
+            next.run(request).await
+        }
+        Some(FaultKind::Status { status }) => {
+            let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+            let body = serde_json::json!({"type": "api_error", "message": "injected fault"});
+            (status, axum::Json(body)).into_response()
+        }
+        Some(FaultKind::Garbage) => {
+            (StatusCode::OK, "<html>502 upstream hiccup</html>").into_response()
+        }
+        Some(FaultKind::DropAfter) => {
+            let response = next.run(request).await;
+            let (mut parts, _) = response.into_parts();
+            parts.headers.remove(axum::http::header::CONTENT_LENGTH);
+            // A body that fails at once: the server aborts the connection
+            // after the headers, so the client never gets a whole answer.
+            let failing = futures_util::stream::once(async {
+                Err::<axum::body::Bytes, _>(std::io::Error::other("injected connection drop"))
+            });
+            Response::from_parts(parts, Body::from_stream(failing))
+        }
+        Some(FaultKind::Hang) => std::future::pending().await,
+    }
+}

@@ -1,0 +1,103 @@
+//! The sandbox's in-memory world: the merchant's keys, tokens and charges,
+//! the calls received and the faults waiting to be applied.
+//!
+//! One lock, never held across an await.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::sync::{Mutex, MutexGuard};
+use std::time::Duration;
+
+use crate::faults::Fault;
+use crate::qbit::{Charge, IssuedToken};
+
+/// How a sandbox starts.
+#[derive(Debug, Clone)]
+pub struct SandboxConfig {
+    /// Qbit API keys accepted with Basic auth.
+    pub qbit_api_keys: Vec<String>,
+    /// Lifetime of the access tokens Qbit issues.
+    pub qbit_token_ttl: Duration,
+}
+
+impl Default for SandboxConfig {
+    fn default() -> Self {
+        Self {
+            qbit_api_keys: vec!["sk_test_sandbox".into()],
+            qbit_token_ttl: Duration::from_secs(3600),
+        }
+    }
+}
+
+/// How many calls each route received, keyed `"METHOD /path"`.
+pub type Calls = BTreeMap<String, u64>;
+
+pub struct World {
+    pub qbit_api_keys: HashSet<String>,
+    pub qbit_token_ttl: Duration,
+    pub tokens: HashMap<String, IssuedToken>,
+    /// Oldest first; lists read it backwards.
+    pub charges: Vec<Charge>,
+    pub calls: Calls,
+    pub faults: Vec<Fault>,
+}
+
+pub struct State {
+    /// Where the sandbox is reached, for the URLs it hands out.
+    pub public_url: String,
+    world: Mutex<World>,
+}
+
+impl State {
+    pub fn new(config: SandboxConfig, public_url: String) -> Self {
+        let world = World {
+            qbit_api_keys: config.qbit_api_keys.into_iter().collect(),
+            qbit_token_ttl: config.qbit_token_ttl,
+            tokens: HashMap::new(),
+            charges: Vec::new(),
+            calls: Calls::new(),
+            faults: Vec::new(),
+        };
+        Self {
+            public_url,
+            world: Mutex::new(world),
+        }
+    }
+
+    /// The world, locked. A panic while it was held cannot leave it half
+    /// changed in a way that matters to a test double, so poison is ignored.
+    pub fn world(&self) -> MutexGuard<'_, World> {
+        self.world
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Calls received so far.
+    pub fn calls(&self) -> Calls {
+        self.world().calls.clone()
+    }
+
+    /// Calls received on one route, such as `"POST /api/v1/charges"`.
+    pub fn calls_to(&self, route: &str) -> u64 {
+        self.world().calls.get(route).copied().unwrap_or(0)
+    }
+
+    pub fn add_qbit_key(&self, key: &str) {
+        self.world().qbit_api_keys.insert(key.to_string());
+    }
+
+    pub fn revoke_qbit_key(&self, key: &str) {
+        self.world().qbit_api_keys.remove(key);
+    }
+
+    pub fn set_qbit_token_ttl(&self, ttl: Duration) {
+        self.world().qbit_token_ttl = ttl;
+    }
+
+    pub fn inject(&self, fault: Fault) {
+        self.world().faults.push(fault);
+    }
+
+    pub fn clear_faults(&self) {
+        self.world().faults.clear();
+    }
+}
