@@ -1,1 +1,223 @@
+//! What the integration tests share: moto (started by `scripts/test.sh`,
+//! found through `MOTO_ENDPOINT`), a sandbox per test on a free port, and
+//! API Gateway v2 events parsed by `lambda_http` exactly as in Lambda.
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use aws_sdk_secretsmanager::config::{Credentials, Region};
+use lambda_http::{Body, Context, Request, RequestExt, Response};
+use sandbox::{Sandbox, SandboxConfig};
+use serde_json::{Value, json};
+use shared::qbit::QbitClient;
+use shared::secrets::Secrets;
+use shared::upstream::{Timeouts, http_client};
+
+/// moto's endpoint. The test script starts moto and sets this; running
+/// `cargo test` alone without it fails here, saying what to do.
+pub fn moto_endpoint() -> String {
+    std::env::var("MOTO_ENDPOINT").unwrap_or_else(|_| {
+        panic!("MOTO_ENDPOINT is not set: run the tests with scripts/test.sh, which starts moto")
+    })
+}
+
+/// SDK configuration pointing at moto, with moto's dummy credentials.
+pub async fn aws_config(endpoint: &str) -> aws_config::SdkConfig {
+    aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .endpoint_url(endpoint)
+        .region(Region::new("us-east-1"))
+        .credentials_provider(Credentials::new("test", "test", None, None, "moto"))
+        .load()
+        .await
+}
+
+/// A name no other test (or earlier run against the same moto) uses.
+pub fn unique(prefix: &str) -> String {
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos();
+    format!(
+        "{prefix}-{}-{nanos}-{}",
+        std::process::id(),
+        COUNTER.fetch_add(1, Ordering::Relaxed)
+    )
+}
+
+/// One test's world: a sandbox, and a secret in moto holding its key.
+pub struct World {
+    pub sandbox: Sandbox,
+    pub secrets_client: aws_sdk_secretsmanager::Client,
+    pub secret_id: String,
+    pub api_key: String,
+}
+
+impl World {
+    pub async fn start() -> Self {
+        let api_key = unique("sk_test");
+        let config = SandboxConfig {
+            qbit_api_keys: vec![api_key.clone()],
+            ..SandboxConfig::default()
+        };
+        let sandbox = Sandbox::start(config, "127.0.0.1:0".parse().unwrap())
+            .await
+            .unwrap();
+        let secrets_client =
+            aws_sdk_secretsmanager::Client::new(&aws_config(&moto_endpoint()).await);
+        let secret_id = unique("payments");
+        secrets_client
+            .create_secret()
+            .name(&secret_id)
+            .secret_string(secret_json(&api_key))
+            .send()
+            .await
+            .expect("moto creates the secret");
+        Self {
+            sandbox,
+            secrets_client,
+            secret_id,
+            api_key,
+        }
+    }
+
+    /// Replace the secret's value, as a rotation would.
+    pub async fn put_secret(&self, json: String) {
+        self.secrets_client
+            .put_secret_value()
+            .secret_id(&self.secret_id)
+            .secret_string(json)
+            .send()
+            .await
+            .expect("moto stores the new value");
+    }
+
+    pub fn secrets(&self) -> Arc<Secrets> {
+        Arc::new(Secrets::new(self.secrets_client.clone(), &self.secret_id))
+    }
+
+    /// A client as a function's container builds it, with default timeouts.
+    pub fn qbit(&self) -> QbitClient {
+        self.qbit_with(Timeouts::default())
+    }
+
+    pub fn qbit_with(&self, timeouts: Timeouts) -> QbitClient {
+        QbitClient::new(
+            http_client(timeouts).unwrap(),
+            self.sandbox.url().parse().unwrap(),
+            self.secrets(),
+        )
+    }
+
+    /// Calls the sandbox received, as `{"POST /api/v1/charges": 1}`.
+    pub fn calls(&self) -> Value {
+        serde_json::to_value(self.sandbox.state().calls()).unwrap()
+    }
+}
+
+/// The secret's JSON for a Qbit key (the DeBox members come with their issue).
+pub fn secret_json(qbit_api_key: &str) -> String {
+    json!({"qbit_api_key": qbit_api_key}).to_string()
+}
+
+/// An API Gateway HTTP API (v2) event, parsed by `lambda_http` as Lambda
+/// would, with a Lambda context whose request id is `request_id`.
+pub struct Event {
+    value: Value,
+}
+
+impl Event {
+    pub fn new(method: &str, path: &str) -> Self {
+        let value = json!({
+            "version": "2.0",
+            "routeKey": format!("{method} {path}"),
+            "rawPath": path,
+            "rawQueryString": "",
+            "headers": {"host": "api.example.test"},
+            "requestContext": {
+                "accountId": "123456789012",
+                "apiId": "api",
+                "domainName": "api.example.test",
+                "domainPrefix": "api",
+                "http": {"method": method, "path": path, "protocol": "HTTP/1.1",
+                         "sourceIp": "192.0.2.1", "userAgent": "tests"},
+                "requestId": "apigw-request",
+                "routeKey": format!("{method} {path}"),
+                "stage": "$default",
+                "time": "21/Nov/2026:10:00:00 +0000",
+                "timeEpoch": 1_795_255_200_000u64
+            },
+            "isBase64Encoded": false
+        });
+        Self { value }
+    }
+
+    /// A file from `events/`, as `cargo lambda invoke` would send it.
+    pub fn file(name: &str) -> Self {
+        let path = format!("{}/../events/{name}", env!("CARGO_MANIFEST_DIR"));
+        let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
+        Self {
+            value: serde_json::from_str(&text).unwrap(),
+        }
+    }
+
+    pub fn header(mut self, name: &str, value: &str) -> Self {
+        self.value["headers"][name] = json!(value);
+        self
+    }
+
+    pub fn json_body(self, body: &Value) -> Self {
+        self.header("content-type", "application/json")
+            .text_body(&body.to_string())
+    }
+
+    pub fn text_body(mut self, body: &str) -> Self {
+        self.value["body"] = json!(body);
+        self.value["isBase64Encoded"] = json!(false);
+        self
+    }
+
+    pub fn query(mut self, raw: &str) -> Self {
+        self.value["rawQueryString"] = json!(raw);
+        self
+    }
+
+    pub fn request(&self, request_id: &str) -> Request {
+        let mut context = Context::default();
+        context.request_id = request_id.to_string();
+        lambda_http::request::from_str(&self.value.to_string())
+            .expect("lambda_http parses the event")
+            .with_lambda_context(context)
+    }
+}
+
+/// A response's status, headers and JSON body, for assertions.
+pub struct Answer {
+    pub status: u16,
+    pub headers: lambda_http::http::HeaderMap,
+    pub text: String,
+}
+
+impl Answer {
+    pub fn of(response: Response<Body>) -> Self {
+        let (parts, body) = response.into_parts();
+        let text = match body {
+            Body::Text(text) => text,
+            Body::Binary(bytes) => String::from_utf8(bytes).unwrap(),
+            _ => String::new(),
+        };
+        Self {
+            status: parts.status.as_u16(),
+            headers: parts.headers,
+            text,
+        }
+    }
+
+    pub fn json(&self) -> Value {
+        serde_json::from_str(&self.text).unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.text))
+    }
+
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+}

@@ -1,0 +1,232 @@
+//! `create-charge` against the sandbox and moto, over real HTTP.
+
+use bundle_tests::{Answer, Event, World};
+use serde_json::{Value, json};
+
+async fn create(world: &World, qbit: &shared::qbit::QbitClient, body: Value) -> Answer {
+    let request = Event::new("POST", "/charges")
+        .json_body(&body)
+        .request("req-create");
+    let _ = world;
+    Answer::of(create_charge::handle(qbit, request).await)
+}
+
+#[tokio::test]
+async fn two_charges_cost_one_token_call_and_return_qbits_charge() {
+    let world = World::start().await;
+    let qbit = world.qbit();
+
+    let first = create(
+        &world,
+        &qbit,
+        json!({"amount": 1000, "currency": "USD", "externalOrderId": "order-42"}),
+    )
+    .await;
+    let second = create(
+        &world,
+        &qbit,
+        json!({"amount": 950, "currency": "EUR", "externalOrderId": "order-43"}),
+    )
+    .await;
+
+    assert_eq!(first.status, 200, "{}", first.text);
+    assert_eq!(second.status, 200, "{}", second.text);
+    assert_eq!(first.header("x-request-id"), Some("req-create"));
+    assert_eq!(first.header("content-type"), Some("application/json"));
+
+    let body = first.json();
+    let charge = &body["charge"];
+    assert_eq!(charge["object"], "charge");
+    assert_eq!(charge["amount"], 1000);
+    assert_eq!(charge["currency"], "USD");
+    assert_eq!(charge["externalOrderId"], "order-42");
+    assert_eq!(charge["paid"], false);
+    assert_eq!(charge["status"], "pending");
+    assert_eq!(
+        body.as_object().unwrap().len(),
+        2,
+        "only charge and accessToken: {body}"
+    );
+
+    // The charge is Qbit's object as Qbit stored it.
+    let stored = world.sandbox.state().world().charges.clone();
+    assert_eq!(stored.len(), 2);
+    assert_eq!(charge["id"], stored[0].id);
+    assert_eq!(charge["paymentPageUrl"], stored[0].payment_page_url);
+    assert_eq!(second.json()["charge"]["id"], stored[1].id);
+
+    // One token serves both, and it opens the hosted page.
+    let token = body["accessToken"].as_str().unwrap();
+    assert_eq!(second.json()["accessToken"], token);
+    assert_eq!(
+        world.calls(),
+        json!({"GET /api/v1/accessToken": 1, "POST /api/v1/charges": 2})
+    );
+    let page = reqwest::Client::new()
+        .get(charge["paymentPageUrl"].as_str().unwrap())
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), 200);
+    assert!(page.text().await.unwrap().contains("Pay 10.00 USD"));
+}
+
+#[tokio::test]
+async fn a_token_near_its_expiry_is_not_reused() {
+    let world = World::start().await;
+    // Tokens that live less than the refresh margin are used once each.
+    world
+        .sandbox
+        .state()
+        .set_qbit_token_ttl(std::time::Duration::from_secs(120));
+    let qbit = world.qbit();
+    for order in ["a", "b"] {
+        let answer = create(
+            &world,
+            &qbit,
+            json!({"amount": 1, "currency": "USD", "externalOrderId": order}),
+        )
+        .await;
+        assert_eq!(answer.status, 200, "{}", answer.text);
+    }
+    assert_eq!(
+        world.calls(),
+        json!({"GET /api/v1/accessToken": 2, "POST /api/v1/charges": 2})
+    );
+}
+
+#[tokio::test]
+async fn the_sample_event_creates_a_charge() {
+    let world = World::start().await;
+    let answer = Answer::of(
+        create_charge::handle(
+            &world.qbit(),
+            Event::file("create-charge.json").request("r"),
+        )
+        .await,
+    );
+    assert_eq!(answer.status, 200, "{}", answer.text);
+    assert_eq!(answer.json()["charge"]["externalOrderId"], "order-42");
+}
+
+/// Every bad input: 400/413/415 in the contract's shape, naming the field,
+/// and not a single call to Qbit.
+#[tokio::test]
+async fn bad_input_is_refused_before_any_call_to_qbit() {
+    let world = World::start().await;
+    let qbit = world.qbit();
+    let ok = |amount: Value| json!({"amount": amount, "currency": "USD", "externalOrderId": "o"});
+    let json_cases: Vec<(Value, &str)> = vec![
+        (ok(json!(0)), "amount"),
+        (ok(json!(-1)), "amount"),
+        (ok(json!(10.5)), "amount"),
+        (ok(json!(1e3)), "amount"),
+        (ok(json!("1000")), "amount"),
+        (ok(json!(1_000_000_000_001u64)), "amount"),
+        (
+            json!({"amount": 1, "currency": "usd", "externalOrderId": "o"}),
+            "currency",
+        ),
+        (
+            json!({"amount": 1, "currency": "USDT", "externalOrderId": "o"}),
+            "currency",
+        ),
+        (
+            json!({"amount": 1, "currency": "USD", "externalOrderId": ""}),
+            "externalOrderId",
+        ),
+        (
+            json!({"amount": 1, "currency": "USD", "externalOrderId": "x".repeat(129)}),
+            "externalOrderId",
+        ),
+        (
+            json!({"amount": 1, "currency": "USD", "externalOrderId": 42}),
+            "externalOrderId",
+        ),
+        (json!({"amount": 1, "currency": "USD"}), "externalOrderId"),
+        (json!({"currency": "USD", "externalOrderId": "o"}), "amount"),
+        (
+            json!({"amount": 1, "currency": "USD", "externalOrderId": "o", "metadata": {}}),
+            "metadata",
+        ),
+    ];
+    for (body, field) in json_cases {
+        let answer = create(&world, &qbit, body.clone()).await;
+        assert_eq!(answer.status, 400, "{body}: {}", answer.text);
+        let error = answer.json();
+        assert_eq!(error["type"], "invalid_request_error", "{body}");
+        assert_eq!(error["detail"]["field"], field, "{body}: {error}");
+        assert!(
+            error["message"].as_str().unwrap().starts_with(field),
+            "{error}"
+        );
+        assert_eq!(answer.header("x-request-id"), Some("req-create"));
+    }
+
+    let raw = |content_type: Option<&str>, body: &str| {
+        let mut event = Event::new("POST", "/charges").text_body(body);
+        if let Some(ct) = content_type {
+            event = event.header("content-type", ct);
+        }
+        event.request("req-raw")
+    };
+    let big = format!(
+        r#"{{"amount":1,"currency":"USD","externalOrderId":"{}"}}"#,
+        "x".repeat(70_000)
+    );
+    let cases = [
+        (Some("application/json"), "{not json", 400),
+        (Some("application/json"), "", 400),
+        (Some("application/json"), "[1000, \"USD\", \"o\"]", 400),
+        (
+            Some("text/plain"),
+            r#"{"amount":1,"currency":"USD","externalOrderId":"o"}"#,
+            415,
+        ),
+        (
+            None,
+            r#"{"amount":1,"currency":"USD","externalOrderId":"o"}"#,
+            415,
+        ),
+        (Some("application/json"), big.as_str(), 413),
+    ];
+    for (content_type, body, status) in cases {
+        let answer = Answer::of(create_charge::handle(&qbit, raw(content_type, body)).await);
+        assert_eq!(
+            answer.status,
+            status,
+            "{content_type:?} {}",
+            &body[..body.len().min(40)]
+        );
+        assert_eq!(answer.json()["type"], "invalid_request_error");
+    }
+
+    assert_eq!(world.calls(), json!({}), "no call reached Qbit");
+}
+
+#[tokio::test]
+async fn a_base64_encoded_body_is_decoded_first() {
+    use base64::Engine;
+    let world = World::start().await;
+    let body = r#"{"amount":500,"currency":"JPY","externalOrderId":"b64"}"#;
+    let mut event: Value = serde_json::from_str(
+        &std::fs::read_to_string(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../events/create-charge.json"
+        ))
+        .unwrap(),
+    )
+    .unwrap();
+    event["body"] = json!(base64::engine::general_purpose::STANDARD.encode(body));
+    event["isBase64Encoded"] = json!(true);
+    let request = lambda_http::request::from_str(&event.to_string()).unwrap();
+    let answer = Answer::of(create_charge::handle(&world.qbit(), request).await);
+    assert_eq!(answer.status, 200, "{}", answer.text);
+    assert_eq!(answer.json()["charge"]["amount"], 500);
+    assert_eq!(
+        answer.header("x-request-id"),
+        Some("unknown"),
+        "no Lambda context in this request"
+    );
+}
