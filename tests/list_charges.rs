@@ -48,17 +48,17 @@ async fn pages_newest_first_with_both_cursors() {
     let first = list(&world, "limit=2").await;
     assert_eq!(first.status, 200, "{}", first.text);
     assert_eq!(first.header("x-request-id"), Some("req-list"));
-    assert_eq!(ids(&first), [newest.clone(), middle.clone()]);
+    assert_eq!(ids(&first), vec![newest.to_string(), middle.to_string()]);
     assert_eq!(first.json()["object"], "list");
     assert_eq!(first.json()["url"], "/api/v1/charges");
     assert_eq!(first.json()["has_more"], true);
 
     let next = list(&world, &format!("limit=2&starting_after={middle}")).await;
-    assert_eq!(ids(&next), [oldest.clone()]);
+    assert_eq!(ids(&next), vec![oldest.to_string()]);
     assert_eq!(next.json()["has_more"], false);
 
     let previous = list(&world, &format!("limit=1&ending_before={oldest}")).await;
-    assert_eq!(ids(&previous), [middle.clone()]);
+    assert_eq!(ids(&previous), vec![middle.to_string()]);
     assert_eq!(previous.json()["has_more"], true);
 
     let default_page = list(&world, "").await;

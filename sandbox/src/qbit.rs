@@ -86,32 +86,30 @@ fn unix_now() -> u64 {
 }
 
 /// Basic auth with a known API key as user name (the password is empty).
-fn authenticate(state: &State, headers: &HeaderMap) -> Result<(), Response> {
-    let refused = || {
-        error(
-            StatusCode::UNAUTHORIZED,
-            "authentication_error",
-            "No valid API key provided.",
-        )
-    };
-    let value = headers
+fn authenticated(state: &State, headers: &HeaderMap) -> bool {
+    let key = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
-        .ok_or_else(refused)?;
-    let encoded = value.strip_prefix("Basic ").ok_or_else(refused)?;
-    let decoded = STANDARD.decode(encoded.trim()).map_err(|_| refused())?;
-    let decoded = String::from_utf8(decoded).map_err(|_| refused())?;
-    let (key, _password) = decoded.split_once(':').ok_or_else(refused)?;
-    if state.world().qbit_api_keys.contains(key) {
-        Ok(())
-    } else {
-        Err(refused())
-    }
+        .and_then(|v| v.strip_prefix("Basic "))
+        .and_then(|encoded| STANDARD.decode(encoded.trim()).ok())
+        .and_then(|decoded| String::from_utf8(decoded).ok());
+    let Some((key, _password)) = key.as_deref().and_then(|k| k.split_once(':')) else {
+        return false;
+    };
+    state.world().qbit_api_keys.contains(key)
+}
+
+fn unauthenticated() -> Response {
+    error(
+        StatusCode::UNAUTHORIZED,
+        "authentication_error",
+        "No valid API key provided.",
+    )
 }
 
 async fn access_token(Extract(state): Extract<Arc<State>>, headers: HeaderMap) -> Response {
-    if let Err(refused) = authenticate(&state, &headers) {
-        return refused;
+    if !authenticated(&state, &headers) {
+        return unauthenticated();
     }
     let mut world = state.world();
     let iat = unix_now();
@@ -132,8 +130,8 @@ async fn create_charge(
     headers: HeaderMap,
     body: axum::body::Bytes,
 ) -> Response {
-    if let Err(refused) = authenticate(&state, &headers) {
-        return refused;
+    if !authenticated(&state, &headers) {
+        return unauthenticated();
     }
     let Ok(body) = serde_json::from_slice::<Value>(&body) else {
         return invalid("Request body must be JSON.");
@@ -188,8 +186,8 @@ async fn list_charges(
     headers: HeaderMap,
     Query(params): Query<ListParams>,
 ) -> Response {
-    if let Err(refused) = authenticate(&state, &headers) {
-        return refused;
+    if !authenticated(&state, &headers) {
+        return unauthenticated();
     }
     let limit = match params.limit.as_deref().map(str::parse::<usize>) {
         None => 10,

@@ -1,0 +1,84 @@
+# Helpers for scripts/local-run.sh and scripts/test.sh (sourced, not run).
+# They install what is missing into .venv, start the stand-ins on loopback
+# and stop everything they started when the calling script exits.
+
+RUN_DIR="${RUN_DIR:-$PWD/.local/run}"
+mkdir -p "$RUN_DIR"
+STARTED_PIDS=()
+
+step() { printf '\n==> %s\n' "$*"; }
+
+# Python tools (moto's server, cargo-lambda) in a project-local virtual
+# environment, reinstalled only when scripts/requirements.txt changes.
+ensure_tools() {
+  command -v cargo >/dev/null || { echo "cargo is required: install Rust with rustup" >&2; exit 1; }
+  command -v python3 >/dev/null || { echo "python3 is required" >&2; exit 1; }
+  if [ ! -x .venv/bin/python ]; then
+    step "creating .venv"
+    python3 -m venv .venv
+  fi
+  local stamp=".venv/.installed-$(sha256sum scripts/requirements.txt | cut -c1-16)"
+  if [ ! -f "$stamp" ]; then
+    step "installing moto and cargo-lambda into .venv"
+    .venv/bin/pip install --quiet --disable-pip-version-check -r scripts/requirements.txt
+    touch "$stamp"
+  fi
+  export PATH="$PWD/.venv/bin:$PATH"
+}
+
+# A free TCP port on 127.0.0.1.
+free_port() {
+  .venv/bin/python -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+}
+
+# wait_for_line FILE PREFIX SECONDS: print the rest of the first line of FILE
+# that starts with PREFIX, once it appears.
+wait_for_line() {
+  local file=$1 prefix=$2 seconds=$3 line
+  for _ in $(seq $((seconds * 10))); do
+    line=$(grep -m1 "^$prefix" "$file" 2>/dev/null || true)
+    if [ -n "$line" ]; then echo "${line#"$prefix"}"; return 0; fi
+    sleep 0.1
+  done
+  echo "timed out waiting for '$prefix' in $file:" >&2
+  tail -20 "$file" >&2
+  return 1
+}
+
+# wait_for_port PORT SECONDS
+wait_for_port() {
+  local port=$1 seconds=$2
+  for _ in $(seq $((seconds * 10))); do
+    if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then return 0; fi
+    sleep 0.1
+  done
+  echo "nothing listened on port $port within ${seconds}s" >&2
+  return 1
+}
+
+# start_in_background LOG COMMAND...: in its own process group, so that
+# stopping it also stops what it started (cargo lambda watch's functions).
+start_in_background() {
+  local log=$1; shift
+  setsid "$@" >"$log" 2>&1 &
+  STARTED_PIDS+=($!)
+}
+
+# moto (DynamoDB and Secrets Manager), one request at a time; sets MOTO_ENDPOINT.
+start_moto() {
+  local port=${1:-0}
+  start_in_background "$RUN_DIR/moto.log" .venv/bin/python scripts/moto_server.py --port "$port"
+  MOTO_ENDPOINT=$(wait_for_line "$RUN_DIR/moto.log" "moto listening on " 60)
+  export MOTO_ENDPOINT
+}
+
+stop_started() {
+  local pid
+  for pid in "${STARTED_PIDS[@]}"; do
+    kill -TERM -- "-$pid" 2>/dev/null || kill -TERM "$pid" 2>/dev/null || true
+  done
+  for pid in "${STARTED_PIDS[@]}"; do
+    wait "$pid" 2>/dev/null || true
+  done
+  STARTED_PIDS=()
+}

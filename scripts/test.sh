@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Runs every test, on a fresh machine too: installs what is missing, starts
+# moto, then checks formatting and lints, runs the unit and integration
+# tests (the handlers and the real binaries against the sandbox and moto,
+# over real HTTP) and the local run's demonstration, and stops all it started.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+RUN_DIR="$PWD/.local/test"
+source scripts/lib.sh
+
+ensure_tools
+trap stop_started EXIT
+
+step "cargo fmt --check"
+cargo fmt --all -- --check
+
+step "cargo clippy"
+cargo clippy --locked --workspace --all-targets -- -D warnings
+
+step "starting moto"
+start_moto 0
+echo "moto: $MOTO_ENDPOINT"
+
+step "building the binaries (cargo lambda watch runs them in the tests)"
+cargo build --locked --workspace --bins
+
+step "cargo test"
+cargo test --locked --workspace
+
+step "the local run (scripts/local-run.sh --check)"
+scripts/local-run.sh --check
