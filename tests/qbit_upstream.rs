@@ -194,3 +194,29 @@ async fn a_secret_without_the_qbit_key_is_500_naming_the_member() {
     assert_eq!(error["message"], "the payments secret has no qbit_api_key");
     assert_eq!(world.calls(), json!({}));
 }
+
+/// Past its age limit the cached secret is fetched again (the limit is 5
+/// minutes in a container; zero here, so the test does not wait).
+#[tokio::test]
+async fn a_secret_past_its_age_limit_is_fetched_again() {
+    let world = World::start().await;
+    let secrets = shared::secrets::Secrets::with_max_age(
+        world.secrets_client.clone(),
+        &world.secret_id,
+        Duration::ZERO,
+    );
+    let qbit = QbitClient::new(
+        shared::upstream::http_client(Timeouts::default()).unwrap(),
+        world.sandbox.url().parse().unwrap(),
+        std::sync::Arc::new(secrets),
+    );
+    assert_eq!(create(&qbit).await.status, 200);
+
+    // Rotated to a key Qbit does not know: the very next call must use it.
+    world.put_secret(secret_json("sk_unknown_to_qbit")).await;
+    assert_error(&create(&qbit).await, 502, "api_error");
+    assert_eq!(
+        world.calls(),
+        json!({"GET /api/v1/accessToken": 1, "POST /api/v1/charges": 2})
+    );
+}
