@@ -7,6 +7,7 @@
 
 pub mod bootstrap;
 pub mod config;
+pub mod debox;
 pub mod error;
 pub mod http;
 pub mod qbit;

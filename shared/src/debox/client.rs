@@ -1,0 +1,161 @@
+//! The DeBox open-API client: signed calls for orders, transfers and the
+//! merchant's balance.
+
+use std::sync::Arc;
+
+use serde::Serialize;
+use url::Url;
+
+use super::answer::{Payload, Refusal, read};
+use super::sign::{nonce, signature, timestamp_ms};
+use super::{Amount, PROVIDER, SerialId, TransferToken, UserId};
+use crate::ApiError;
+use crate::secrets::Secrets;
+
+pub struct DeboxClient {
+    http: reqwest::Client,
+    base: String,
+    secrets: Arc<Secrets>,
+}
+
+/// What `/openapi/payment/order` answers.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Order {
+    pub access_token: String,
+    pub serial_id: String,
+    pub amount: String,
+}
+
+/// The merchant's vBOX, as decimal strings.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Balance {
+    pub total: String,
+    pub usable_balance: String,
+}
+
+/// A transfer's request to DeBox.
+#[derive(Debug, Clone, Serialize)]
+pub struct Transfer {
+    pub access_token: TransferToken,
+    pub serial_id: SerialId,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub verify_amount: Option<Amount>,
+}
+
+#[derive(Serialize)]
+struct OrderRequest<'a> {
+    payer_user_id: &'a UserId,
+    receiver_user_id: &'a UserId,
+    amount: Amount,
+}
+
+impl DeboxClient {
+    pub fn new(http: reqwest::Client, base: Url, secrets: Arc<Secrets>) -> Self {
+        Self {
+            http,
+            base: base.as_str().trim_end_matches('/').to_string(),
+            secrets,
+        }
+    }
+
+    /// The app id, for URLs that name it (the authorize page).
+    pub async fn app_id(&self) -> Result<String, ApiError> {
+        Ok(self.secrets.get().await?.debox_app_id()?.to_string())
+    }
+
+    /// Merchant pays: an order paid from `payer` (the merchant) to `receiver`.
+    pub async fn create_order(
+        &self,
+        payer: &UserId,
+        receiver: &UserId,
+        amount: Amount,
+    ) -> Result<Order, ApiError> {
+        let body = OrderRequest {
+            payer_user_id: payer,
+            receiver_user_id: receiver,
+            amount,
+        };
+        let payload = self
+            .call("/openapi/payment/order", Some(&body))
+            .await
+            .map_err(|r| r.error)?;
+        let order = Order {
+            access_token: payload.string("access_token")?,
+            serial_id: payload.string("serial_id")?,
+            amount: payload.decimal("amount")?,
+        };
+        tracing::info!(serial_id = %order.serial_id, amount = %order.amount, "debox order created");
+        Ok(order)
+    }
+
+    /// Move the points. `Err` says how sure we are that nothing moved.
+    pub async fn transfer(&self, transfer: &Transfer) -> Result<(), Refusal> {
+        self.call("/openapi/payment/transfer", Some(transfer))
+            .await
+            .map(|_| ())
+    }
+
+    /// The merchant's vBOX balance.
+    pub async fn balance(&self) -> Result<Balance, ApiError> {
+        let payload = self
+            .call::<()>("/openapi/payment/assert/vbox", None)
+            .await
+            .map_err(|r| r.error)?;
+        Ok(Balance {
+            total: payload.decimal("total")?,
+            usable_balance: payload.decimal("usable_balance")?,
+        })
+    }
+
+    /// A signed POST. A request that could not even connect is certain to
+    /// have done nothing; one that was sent and got no readable answer may
+    /// have done anything.
+    async fn call<B: Serialize>(&self, path: &str, body: Option<&B>) -> Result<Payload, Refusal> {
+        let secrets = self.secrets.get().await.map_err(Refusal::certain)?;
+        let app_id = secrets.debox_app_id().map_err(Refusal::certain)?;
+        let api_key = secrets.debox_api_key().map_err(Refusal::certain)?;
+        let app_secret = secrets.debox_app_secret().map_err(Refusal::certain)?;
+        let (nonce, timestamp) = (nonce(), timestamp_ms());
+        let signature = signature(app_secret.expose(), &nonce, &timestamp);
+
+        let mut request = self
+            .http
+            .post(format!("{}{path}", self.base))
+            .header("app_id", app_id)
+            .header("X-API-KEY", api_key.expose())
+            .header("nonce", nonce)
+            .header("timestamp", timestamp)
+            .header("signature", signature);
+        if let Some(body) = body {
+            request = request.json(body);
+        }
+        let transport = |e: reqwest::Error| {
+            let error = crate::upstream::transport_error(PROVIDER, &e);
+            if e.is_connect() {
+                Refusal::certain(error)
+            } else {
+                Refusal::uncertain(error)
+            }
+        };
+        let response = request.send().await.map_err(transport)?;
+        let status = response.status();
+        let bytes = response
+            .bytes()
+            .await
+            .map_err(|e| Refusal::uncertain(crate::upstream::transport_error(PROVIDER, &e)))?;
+        let answer = read(status, &bytes);
+        if let Err(refusal) = &answer {
+            tracing::warn!(
+                provider = PROVIDER,
+                path,
+                status = status.as_u16(),
+                code = refusal.error.code().unwrap_or(""),
+                "provider refused the call"
+            );
+            if refusal.credentials_refused {
+                self.secrets.invalidate().await;
+            }
+        }
+        answer
+    }
+}
