@@ -5,9 +5,13 @@
 
 use std::sync::Arc;
 
+use std::time::Duration;
+
 use crate::config::{self, ConfigError};
+use crate::debox::{DeboxClient, UserId};
 use crate::qbit::QbitClient;
 use crate::secrets::Secrets;
+use crate::store::DynamoStore;
 use crate::upstream::{Timeouts, http_client};
 
 #[derive(Debug, thiserror::Error)]
@@ -44,6 +48,48 @@ pub async fn qbit_client() -> Result<QbitClient, BootError> {
         http_client(Timeouts::default())?,
         base,
         secrets,
+    ))
+}
+
+/// A DeBox function's clients, from the process environment.
+pub struct Debox {
+    pub client: DeboxClient,
+    pub merchant: UserId,
+    pub app_base: url::Url,
+}
+
+pub fn debox(sdk: &aws_config::SdkConfig) -> Result<Debox, BootError> {
+    let env = config::process_env();
+    let merchant = env.merchant_user_id()?;
+    let open_base = env.debox_open_base_url()?;
+    let app_base = env.debox_app_base_url()?;
+    let secrets = secrets(sdk, &env)?;
+    Ok(Debox {
+        client: DeboxClient::new(http_client(Timeouts::default())?, open_base, secrets),
+        merchant,
+        app_base,
+    })
+}
+
+/// The DynamoDB store for `PAYMENTS_TABLE`. Short timeouts and few retries:
+/// a table that cannot be reached must become a quick 503, well before the
+/// function's own timeout.
+pub fn store(sdk: &aws_config::SdkConfig) -> Result<DynamoStore, BootError> {
+    let env = config::process_env();
+    let table = env.table()?;
+    let config = aws_sdk_dynamodb::config::Builder::from(sdk)
+        .timeout_config(
+            aws_config::timeout::TimeoutConfig::builder()
+                .connect_timeout(Duration::from_secs(1))
+                .operation_attempt_timeout(Duration::from_secs(2))
+                .operation_timeout(Duration::from_secs(4))
+                .build(),
+        )
+        .retry_config(aws_config::retry::RetryConfig::standard().with_max_attempts(3))
+        .build();
+    Ok(DynamoStore::new(
+        aws_sdk_dynamodb::Client::from_conf(config),
+        table,
     ))
 }
 

@@ -22,6 +22,8 @@ pub enum ConfigError {
     Missing(&'static str),
     #[error("environment variable {name} is not a valid http(s) URL: {reason}")]
     BadUrl { name: &'static str, reason: String },
+    #[error("environment variable {name} {reason}")]
+    Invalid { name: &'static str, reason: String },
 }
 
 /// Reads variables through `lookup`, so tests need not touch the process
@@ -71,6 +73,26 @@ impl<F: Fn(&str) -> Option<String>> Env<F> {
     pub fn qbit_base_url(&self) -> Result<Url, ConfigError> {
         self.base_url(QBIT_BASE_URL, DEFAULT_QBIT_BASE_URL)
     }
+
+    pub fn debox_open_base_url(&self) -> Result<Url, ConfigError> {
+        self.base_url(DEBOX_OPEN_BASE_URL, DEFAULT_DEBOX_OPEN_BASE_URL)
+    }
+
+    pub fn debox_app_base_url(&self) -> Result<Url, ConfigError> {
+        self.base_url(DEBOX_APP_BASE_URL, DEFAULT_DEBOX_APP_BASE_URL)
+    }
+
+    pub fn table(&self) -> Result<String, ConfigError> {
+        self.required(PAYMENTS_TABLE)
+    }
+
+    pub fn merchant_user_id(&self) -> Result<crate::debox::UserId, ConfigError> {
+        let raw = self.required(DEBOX_MERCHANT_USER_ID)?;
+        crate::debox::UserId::parse(&raw).map_err(|reason| ConfigError::Invalid {
+            name: DEBOX_MERCHANT_USER_ID,
+            reason,
+        })
+    }
 }
 
 #[cfg(test)]
@@ -111,6 +133,33 @@ mod tests {
             .qbit_base_url()
             .unwrap();
         assert_eq!(nested.as_str(), "http://h/prefix");
+    }
+
+    #[test]
+    fn merchant_user_id_is_required_and_checked() {
+        assert_eq!(
+            env(&[]).merchant_user_id().unwrap_err(),
+            ConfigError::Missing("DEBOX_MERCHANT_USER_ID")
+        );
+        let err = env(&[("DEBOX_MERCHANT_USER_ID", "has space")])
+            .merchant_user_id()
+            .unwrap_err();
+        assert!(
+            err.to_string()
+                .starts_with("environment variable DEBOX_MERCHANT_USER_ID must be"),
+            "{err}"
+        );
+        assert_eq!(
+            env(&[("DEBOX_MERCHANT_USER_ID", "rqg6g4j1")])
+                .merchant_user_id()
+                .unwrap()
+                .as_str(),
+            "rqg6g4j1"
+        );
+        assert_eq!(
+            env(&[]).table().unwrap_err(),
+            ConfigError::Missing("PAYMENTS_TABLE")
+        );
     }
 
     #[test]

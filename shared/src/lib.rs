@@ -12,6 +12,7 @@ pub mod error;
 pub mod http;
 pub mod qbit;
 pub mod secrets;
+pub mod store;
 pub mod upstream;
 
 pub use error::{ApiError, ErrorType};

@@ -1,13 +1,11 @@
-//! `debox-order`: a placeholder answering 501 in the contract's shape until its
-//! issue lands.
-
-use lambda_http::{Error, Request, run, service_fn};
+use lambda_http::{Error, run, service_fn};
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     shared::bootstrap::init_tracing();
-    run(service_fn(|req: Request| async move {
-        Ok::<_, Error>(shared::http::not_implemented(&req, "debox-order"))
+    let debox = shared::bootstrap::debox(&shared::bootstrap::aws_config().await)?;
+    run(service_fn(|req| async {
+        Ok::<_, Error>(debox_order::handle(&debox, req).await)
     }))
     .await
 }

@@ -1,0 +1,220 @@
+//! The transfer store on DynamoDB, through the real SDK.
+
+use std::collections::HashMap;
+
+use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::error::{DisplayErrorContext, SdkError};
+use aws_sdk_dynamodb::operation::put_item::PutItemError;
+use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
+use aws_sdk_dynamodb::types::{AttributeValue, ReturnValuesOnConditionCheckFailure};
+
+use super::transfers::{TRANSFER_RETENTION_SECS, transfer_key};
+use super::{
+    Claim, ClaimOutcome, Settlement, StoreUnavailable, TTL_ATTRIBUTE, TransferRecord,
+    TransferStatus, TransferStore,
+};
+use crate::debox::SerialId;
+
+#[derive(Clone)]
+pub struct DynamoStore {
+    client: Client,
+    table: String,
+}
+
+type Item = HashMap<String, AttributeValue>;
+
+fn s(value: impl Into<String>) -> AttributeValue {
+    AttributeValue::S(value.into())
+}
+
+fn n(value: u64) -> AttributeValue {
+    AttributeValue::N(value.to_string())
+}
+
+fn unavailable<E: std::error::Error + 'static, R: std::fmt::Debug>(
+    error: SdkError<E, R>,
+) -> StoreUnavailable {
+    let text = DisplayErrorContext(&error).to_string();
+    tracing::error!(error = %text, "payments table call failed");
+    StoreUnavailable(text)
+}
+
+impl DynamoStore {
+    pub fn new(client: Client, table: impl Into<String>) -> Self {
+        Self {
+            client,
+            table: table.into(),
+        }
+    }
+
+    pub fn client(&self) -> &Client {
+        &self.client
+    }
+
+    pub fn table(&self) -> &str {
+        &self.table
+    }
+}
+
+/// Read a transfer item; `None` if it is not one we wrote.
+fn record_of(item: &Item) -> Option<TransferRecord> {
+    let text = |name: &str| item.get(name).and_then(|v| v.as_s().ok()).cloned();
+    let number = |name: &str| {
+        item.get(name)
+            .and_then(|v| v.as_n().ok())
+            .and_then(|n| n.parse::<u64>().ok())
+    };
+    Some(TransferRecord {
+        serial_id: text("serial_id")?,
+        status: TransferStatus::parse(&text("status")?)?,
+        claim_id: text("claim_id")?,
+        lease_expires_at: number("lease_expires_at")?,
+        verify_amount: text("verify_amount"),
+        request_id: text("request_id").unwrap_or_default(),
+        created_at: number("created_at").unwrap_or_default(),
+        updated_at: number("updated_at").unwrap_or_default(),
+        outcome_code: text("outcome_code"),
+        outcome_message: text("outcome_message"),
+    })
+}
+
+impl TransferStore for DynamoStore {
+    async fn claim(&self, claim: &Claim) -> Result<ClaimOutcome, StoreUnavailable> {
+        let serial = claim.serial_id.as_str();
+        let mut put = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .item("pk", s(transfer_key(serial)))
+            .item("kind", s("transfer"))
+            .item("serial_id", s(serial))
+            .item("status", s(TransferStatus::InProgress.as_str()))
+            .item("claim_id", s(&claim.claim_id))
+            .item("lease_expires_at", n(claim.lease_expires_at))
+            .item("request_id", s(&claim.request_id))
+            .item("created_at", n(claim.now_ms))
+            .item("updated_at", n(claim.now_ms))
+            .item(
+                TTL_ATTRIBUTE,
+                n(claim.now_ms / 1000 + TRANSFER_RETENTION_SECS),
+            )
+            // Free, or released by a definite failure: nothing else may be overwritten.
+            .condition_expression("attribute_not_exists(pk) OR #status = :failed")
+            .expression_attribute_names("#status", "status")
+            .expression_attribute_values(":failed", s(TransferStatus::Failed.as_str()))
+            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld);
+        if let Some(amount) = claim.verify_amount {
+            put = put.item("verify_amount", s(amount.to_string()));
+        }
+        match put.send().await {
+            Ok(_) => Ok(ClaimOutcome::Claimed),
+            Err(SdkError::ServiceError(e))
+                if matches!(e.err(), PutItemError::ConditionalCheckFailedException(_)) =>
+            {
+                let PutItemError::ConditionalCheckFailedException(failed) = e.into_err() else {
+                    unreachable!("matched above")
+                };
+                // The old item comes with the refusal; read it only if it did not.
+                let record = match failed.item().and_then(record_of) {
+                    Some(record) => record,
+                    None => self.get(&claim.serial_id).await?.ok_or_else(|| {
+                        StoreUnavailable(format!("{serial} is taken but its record is unreadable"))
+                    })?,
+                };
+                Ok(ClaimOutcome::Taken(record))
+            }
+            Err(e) => Err(unavailable(e)),
+        }
+    }
+
+    async fn settle(
+        &self,
+        serial_id: &SerialId,
+        claim_id: &str,
+        settlement: &Settlement,
+        now_ms: u64,
+    ) -> Result<bool, StoreUnavailable> {
+        let mut update = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key("pk", s(transfer_key(serial_id.as_str())))
+            .condition_expression("#status = :in_progress AND claim_id = :claim")
+            .expression_attribute_names("#status", "status")
+            .expression_attribute_values(":in_progress", s(TransferStatus::InProgress.as_str()))
+            .expression_attribute_values(":claim", s(claim_id))
+            .expression_attribute_values(":status", s(settlement.status.as_str()))
+            .expression_attribute_values(":now", n(now_ms));
+        let mut set = vec!["#status = :status", "updated_at = :now"];
+        if let Some(code) = &settlement.code {
+            set.push("outcome_code = :code");
+            update = update.expression_attribute_values(":code", s(code));
+        }
+        if let Some(message) = &settlement.message {
+            set.push("outcome_message = :message");
+            update = update.expression_attribute_values(":message", s(message));
+        }
+        match update
+            .update_expression(format!("SET {}", set.join(", ")))
+            .send()
+            .await
+        {
+            Ok(_) => Ok(true),
+            Err(SdkError::ServiceError(e))
+                if matches!(e.err(), UpdateItemError::ConditionalCheckFailedException(_)) =>
+            {
+                Ok(false)
+            }
+            Err(e) => Err(unavailable(e)),
+        }
+    }
+
+    async fn mark_abandoned(
+        &self,
+        record: &TransferRecord,
+        now_ms: u64,
+    ) -> Result<bool, StoreUnavailable> {
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key("pk", s(transfer_key(&record.serial_id)))
+            .update_expression("SET #status = :unknown, updated_at = :now, outcome_message = :why")
+            .condition_expression(
+                "#status = :in_progress AND claim_id = :claim AND lease_expires_at <= :now",
+            )
+            .expression_attribute_names("#status", "status")
+            .expression_attribute_values(":unknown", s(TransferStatus::Unknown.as_str()))
+            .expression_attribute_values(":in_progress", s(TransferStatus::InProgress.as_str()))
+            .expression_attribute_values(":claim", s(&record.claim_id))
+            .expression_attribute_values(":now", n(now_ms))
+            .expression_attribute_values(
+                ":why",
+                s("the function ended before DeBox answered (lease expired)"),
+            )
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(true),
+            Err(SdkError::ServiceError(e))
+                if matches!(e.err(), UpdateItemError::ConditionalCheckFailedException(_)) =>
+            {
+                Ok(false)
+            }
+            Err(e) => Err(unavailable(e)),
+        }
+    }
+
+    async fn get(&self, serial_id: &SerialId) -> Result<Option<TransferRecord>, StoreUnavailable> {
+        let output = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .key("pk", s(transfer_key(serial_id.as_str())))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(unavailable)?;
+        Ok(output.item().and_then(record_of))
+    }
+}

@@ -1,0 +1,101 @@
+//! The transfer store in memory, with DynamoDB's semantics, for unit tests
+//! of the state machine. Never used to prove a feature: that is moto's job.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+
+use super::{
+    Claim, ClaimOutcome, Settlement, StoreUnavailable, TransferRecord, TransferStatus,
+    TransferStore,
+};
+use crate::debox::SerialId;
+
+#[derive(Default)]
+pub struct MemoryStore {
+    records: Mutex<HashMap<String, TransferRecord>>,
+    /// When set, every call fails as an unreachable table would.
+    pub down: std::sync::atomic::AtomicBool,
+}
+
+impl MemoryStore {
+    fn check(
+        &self,
+    ) -> Result<std::sync::MutexGuard<'_, HashMap<String, TransferRecord>>, StoreUnavailable> {
+        if self.down.load(std::sync::atomic::Ordering::SeqCst) {
+            return Err(StoreUnavailable("memory store is down".into()));
+        }
+        Ok(self.records.lock().unwrap_or_else(|p| p.into_inner()))
+    }
+}
+
+impl TransferStore for MemoryStore {
+    async fn claim(&self, claim: &Claim) -> Result<ClaimOutcome, StoreUnavailable> {
+        let mut records = self.check()?;
+        let key = claim.serial_id.as_str().to_string();
+        if let Some(existing) = records.get(&key)
+            && existing.status != TransferStatus::Failed
+        {
+            return Ok(ClaimOutcome::Taken(existing.clone()));
+        }
+        records.insert(
+            key,
+            TransferRecord {
+                serial_id: claim.serial_id.to_string(),
+                status: TransferStatus::InProgress,
+                claim_id: claim.claim_id.clone(),
+                lease_expires_at: claim.lease_expires_at,
+                verify_amount: claim.verify_amount.map(|a| a.to_string()),
+                request_id: claim.request_id.clone(),
+                created_at: claim.now_ms,
+                updated_at: claim.now_ms,
+                outcome_code: None,
+                outcome_message: None,
+            },
+        );
+        Ok(ClaimOutcome::Claimed)
+    }
+
+    async fn settle(
+        &self,
+        serial_id: &SerialId,
+        claim_id: &str,
+        settlement: &Settlement,
+        now_ms: u64,
+    ) -> Result<bool, StoreUnavailable> {
+        let mut records = self.check()?;
+        match records.get_mut(serial_id.as_str()) {
+            Some(r) if r.status == TransferStatus::InProgress && r.claim_id == claim_id => {
+                r.status = settlement.status;
+                r.outcome_code.clone_from(&settlement.code);
+                r.outcome_message.clone_from(&settlement.message);
+                r.updated_at = now_ms;
+                Ok(true)
+            }
+            _ => Ok(false),
+        }
+    }
+
+    async fn mark_abandoned(
+        &self,
+        record: &TransferRecord,
+        now_ms: u64,
+    ) -> Result<bool, StoreUnavailable> {
+        let mut records = self.check()?;
+        match records.get_mut(&record.serial_id) {
+            Some(r)
+                if r.status == TransferStatus::InProgress
+                    && r.claim_id == record.claim_id
+                    && r.lease_expires_at <= now_ms =>
+            {
+                r.status = TransferStatus::Unknown;
+                r.updated_at = now_ms;
+                Ok(true)
+            }
+            _ => Ok(false),
+        }
+    }
+
+    async fn get(&self, serial_id: &SerialId) -> Result<Option<TransferRecord>, StoreUnavailable> {
+        Ok(self.check()?.get(serial_id.as_str()).cloned())
+    }
+}

@@ -1,0 +1,192 @@
+//! A transfer's life, keyed by its serial id:
+//!
+//! ```text
+//!   (none) or failed --claim--> in_progress --settle--> succeeded | failed | unknown
+//!                                    |
+//!                                    +-- lease runs out (the function died mid-call) --> unknown
+//! ```
+//!
+//! A claim is one conditional write made before DeBox is called, so only
+//! one request ever sends a given serial. `failed` means DeBox definitely
+//! did nothing, so the serial may be claimed again; `unknown` is final until
+//! a person settles it against DeBox's records.
+
+use std::future::Future;
+
+use serde::Serialize;
+
+use super::StoreUnavailable;
+use crate::debox::{Amount, SerialId};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TransferStatus {
+    InProgress,
+    Succeeded,
+    Failed,
+    Unknown,
+}
+
+impl TransferStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::InProgress => "in_progress",
+            Self::Succeeded => "succeeded",
+            Self::Failed => "failed",
+            Self::Unknown => "unknown",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Some(match s {
+            "in_progress" => Self::InProgress,
+            "succeeded" => Self::Succeeded,
+            "failed" => Self::Failed,
+            "unknown" => Self::Unknown,
+            _ => return None,
+        })
+    }
+}
+
+/// A transfer record as stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TransferRecord {
+    pub serial_id: String,
+    pub status: TransferStatus,
+    pub claim_id: String,
+    /// Unix milliseconds after which an `in_progress` claim is dead.
+    pub lease_expires_at: u64,
+    pub verify_amount: Option<String>,
+    pub request_id: String,
+    pub created_at: u64,
+    pub updated_at: u64,
+    pub outcome_code: Option<String>,
+    pub outcome_message: Option<String>,
+}
+
+impl TransferRecord {
+    /// The status as callers must see it at `now_ms`: an `in_progress`
+    /// claim whose lease ran out belonged to a function that died mid-call,
+    /// so DeBox may or may not have moved the points.
+    pub fn status_at(&self, now_ms: u64) -> TransferStatus {
+        match self.status {
+            TransferStatus::InProgress if self.lease_expires_at <= now_ms => {
+                TransferStatus::Unknown
+            }
+            status => status,
+        }
+    }
+}
+
+/// A request to own a serial id until `lease_expires_at`.
+#[derive(Debug, Clone)]
+pub struct Claim {
+    pub serial_id: SerialId,
+    /// Unique to this attempt, so only its owner can settle it.
+    pub claim_id: String,
+    pub lease_expires_at: u64,
+    pub verify_amount: Option<Amount>,
+    pub request_id: String,
+    pub now_ms: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ClaimOutcome {
+    /// Ours: call DeBox.
+    Claimed,
+    /// Someone else's: never call DeBox.
+    Taken(TransferRecord),
+}
+
+/// How a claimed transfer ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Settlement {
+    pub status: TransferStatus,
+    pub code: Option<String>,
+    pub message: Option<String>,
+}
+
+/// The persistence a transfer needs; DynamoDB in production, memory in the
+/// unit tests of the state machine.
+pub trait TransferStore: Send + Sync {
+    /// One conditional write: the serial is free (or only `failed`), and
+    /// becomes `in_progress` for this claim. Otherwise the record that holds
+    /// it, without a second read where the store can avoid one.
+    fn claim(
+        &self,
+        claim: &Claim,
+    ) -> impl Future<Output = Result<ClaimOutcome, StoreUnavailable>> + Send;
+
+    /// Record how the claim ended; only while it is still this claim's.
+    /// Answers whether the record was changed.
+    fn settle(
+        &self,
+        serial_id: &SerialId,
+        claim_id: &str,
+        settlement: &Settlement,
+        now_ms: u64,
+    ) -> impl Future<Output = Result<bool, StoreUnavailable>> + Send;
+
+    /// Turn a dead claim (`in_progress`, lease over) into `unknown`, so that
+    /// operators find it. Answers whether the record was changed.
+    fn mark_abandoned(
+        &self,
+        record: &TransferRecord,
+        now_ms: u64,
+    ) -> impl Future<Output = Result<bool, StoreUnavailable>> + Send;
+
+    /// The record, if any (for tests and operators).
+    fn get(
+        &self,
+        serial_id: &SerialId,
+    ) -> impl Future<Output = Result<Option<TransferRecord>, StoreUnavailable>> + Send;
+}
+
+/// The DynamoDB key of a transfer.
+pub(crate) fn transfer_key(serial_id: &str) -> String {
+    format!("transfer#{serial_id}")
+}
+
+/// How long a transfer record is kept (the TTL), in seconds.
+pub(crate) const TRANSFER_RETENTION_SECS: u64 = 90 * 24 * 3600;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_expired_in_progress_claim_reads_as_unknown() {
+        let record = TransferRecord {
+            serial_id: "s".into(),
+            status: TransferStatus::InProgress,
+            claim_id: "c".into(),
+            lease_expires_at: 1_000,
+            verify_amount: None,
+            request_id: "r".into(),
+            created_at: 0,
+            updated_at: 0,
+            outcome_code: None,
+            outcome_message: None,
+        };
+        assert_eq!(record.status_at(999), TransferStatus::InProgress);
+        assert_eq!(record.status_at(1_000), TransferStatus::Unknown);
+        let done = TransferRecord {
+            status: TransferStatus::Succeeded,
+            ..record
+        };
+        assert_eq!(done.status_at(5_000), TransferStatus::Succeeded);
+    }
+
+    #[test]
+    fn statuses_round_trip_as_text() {
+        for s in [
+            TransferStatus::InProgress,
+            TransferStatus::Succeeded,
+            TransferStatus::Failed,
+            TransferStatus::Unknown,
+        ] {
+            assert_eq!(TransferStatus::parse(s.as_str()), Some(s));
+            assert_eq!(serde_json::to_value(s).unwrap(), s.as_str());
+        }
+    }
+}
