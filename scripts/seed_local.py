@@ -1,6 +1,7 @@
-"""Creates (or updates) the payments secret in the local emulator.
+"""Puts the payments secret and the payments table into the local emulator.
 
-Usage: seed_local.py ENDPOINT SECRET_ID SECRET_JSON
+Usage: seed_local.py ENDPOINT SECRET_ID SECRET_JSON TABLE
+Idempotent: an existing secret gets the new value, an existing table is kept.
 """
 
 import sys
@@ -9,19 +10,35 @@ import boto3
 
 
 def main() -> None:
-    endpoint, secret_id, secret_json = sys.argv[1:4]
-    client = boto3.client(
-        "secretsmanager",
+    endpoint, secret_id, secret_json, table = sys.argv[1:5]
+    session = dict(
         endpoint_url=endpoint,
         region_name="us-east-1",
         aws_access_key_id="test",
         aws_secret_access_key="test",
     )
+    secrets = boto3.client("secretsmanager", **session)
     try:
-        client.create_secret(Name=secret_id, SecretString=secret_json)
-    except client.exceptions.ResourceExistsException:
-        client.put_secret_value(SecretId=secret_id, SecretString=secret_json)
+        secrets.create_secret(Name=secret_id, SecretString=secret_json)
+    except secrets.exceptions.ResourceExistsException:
+        secrets.put_secret_value(SecretId=secret_id, SecretString=secret_json)
     print(f"secret {secret_id} is in place")
+
+    dynamodb = boto3.client("dynamodb", **session)
+    try:
+        dynamodb.create_table(
+            TableName=table,
+            AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+            KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+            BillingMode="PAY_PER_REQUEST",
+        )
+        dynamodb.update_time_to_live(
+            TableName=table,
+            TimeToLiveSpecification={"Enabled": True, "AttributeName": "expires_at"},
+        )
+    except dynamodb.exceptions.ResourceInUseException:
+        pass
+    print(f"table {table} is in place")
 
 
 if __name__ == "__main__":

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use bundle_tests::{World, moto_endpoint};
+use bundle_tests::{MERCHANT, World, moto_endpoint};
 use serde_json::{Value, json};
 
 fn workspace_root() -> PathBuf {
@@ -43,7 +43,11 @@ impl Watch {
         let log = std::fs::File::create(&log).unwrap();
         let env = [
             format!("PAYMENTS_SECRET_ID={}", world.secret_id),
+            format!("PAYMENTS_TABLE={}", world.table),
             format!("QBIT_BASE_URL={}", world.sandbox.url()),
+            format!("DEBOX_OPEN_BASE_URL={}", world.sandbox.url()),
+            format!("DEBOX_APP_BASE_URL={}", world.sandbox.url()),
+            format!("DEBOX_MERCHANT_USER_ID={MERCHANT}"),
             format!("AWS_ENDPOINT_URL={}", moto_endpoint()),
             "AWS_ACCESS_KEY_ID=test".into(),
             "AWS_SECRET_ACCESS_KEY=test".into(),
@@ -87,6 +91,11 @@ impl Watch {
     /// `cargo lambda invoke <function> --data-file events/<file>`: the
     /// API Gateway response the function returned.
     fn invoke(&self, function: &str, event_file: &str) -> Value {
+        self.invoke_path(function, &workspace_root().join("events").join(event_file))
+    }
+
+    fn invoke_path(&self, function: &str, event_file: &Path) -> Value {
+        let port = self.port.to_string();
         let output = cargo_lambda()
             .args([
                 "invoke",
@@ -94,14 +103,12 @@ impl Watch {
                 "-A",
                 "127.0.0.1",
                 "-P",
-                &self.port.to_string(),
-            ])
-            .args([
-                "--data-file",
-                &format!("events/{event_file}"),
+                &port,
                 "--output-format",
                 "json",
             ])
+            .arg("--data-file")
+            .arg(event_file)
             .stderr(Stdio::inherit())
             .output()
             .expect("cargo lambda invoke runs");
@@ -158,15 +165,68 @@ async fn the_binaries_answer_the_sample_events() {
         json!({"GET /api/v1/accessToken": 1, "GET /api/v1/charges": 1, "POST /api/v1/charges": 1})
     );
 
-    // The functions whose issues have not landed answer 501 in the contract's shape.
-    for (function, file) in [
-        ("debox-order", "debox-order.json"),
-        ("debox-transfer", "debox-transfer.json"),
-        ("vbox-balance", "vbox-balance.json"),
-        ("qbit-webhook", "qbit-webhook.json"),
-    ] {
-        let answer = invoke(function, file);
-        assert_eq!(answer["statusCode"], 501, "{function}: {answer}");
-        assert_eq!(body(&answer)["type"], "api_error");
-    }
+    // DeBox: the balance, a merchant-pays order and its transfer, once.
+    let before = invoke("vbox-balance", "vbox-balance.json");
+    assert_eq!(
+        body(&before),
+        json!({"total": "1000", "usable_balance": "1000"}),
+        "{before}"
+    );
+
+    let ordered = invoke("debox-order", "debox-order.json");
+    assert_eq!(ordered["statusCode"], 200, "{ordered}");
+    let order = body(&ordered);
+    assert_eq!(order["amount"], "10.5");
+
+    let mut event: Value = serde_json::from_str(
+        &std::fs::read_to_string(workspace_root().join("events/debox-transfer.json")).unwrap(),
+    )
+    .unwrap();
+    event["body"] = json!(json!({"access_token": order["access_token"], "serial_id": order["serial_id"], "verify_amount": "10.50"}).to_string());
+    let transfer_file = workspace_root().join(format!("target/debox-transfer-{}.json", watch.port));
+    std::fs::write(&transfer_file, event.to_string()).unwrap();
+    let transferred =
+        tokio::task::block_in_place(|| watch.invoke_path("debox-transfer", &transfer_file));
+    assert_eq!(transferred["statusCode"], 200, "{transferred}");
+    assert_eq!(
+        body(&transferred),
+        json!({"serial_id": order["serial_id"], "status": "succeeded"})
+    );
+    let again = tokio::task::block_in_place(|| watch.invoke_path("debox-transfer", &transfer_file));
+    assert_eq!(again["statusCode"], 409, "{again}");
+    assert_eq!(body(&again)["code"], "-2016");
+
+    let after = invoke("vbox-balance", "vbox-balance.json");
+    assert_eq!(
+        body(&after),
+        json!({"total": "989.5", "usable_balance": "989.5"}),
+        "{after}"
+    );
+
+    // The sample transfer names a serial DeBox never issued: a definite -2006.
+    let unknown_serial = invoke("debox-transfer", "debox-transfer.json");
+    assert_eq!(unknown_serial["statusCode"], 400, "{unknown_serial}");
+    assert_eq!(body(&unknown_serial)["code"], "-2006");
+
+    let user_pays = invoke("debox-order", "debox-order-user-pays.json");
+    assert_eq!(user_pays["statusCode"], 200, "{user_pays}");
+    assert!(
+        body(&user_pays)["authorize_url"]
+            .as_str()
+            .unwrap()
+            .contains("redirect_uri=https%3A%2F%2Fshop.example")
+    );
+
+    assert_eq!(
+        world
+            .sandbox
+            .state()
+            .calls_to("POST /openapi/payment/transfer"),
+        2
+    );
+
+    // The webhook, whose issue has not landed, answers 501 in the contract's shape.
+    let webhook = invoke("qbit-webhook", "qbit-webhook.json");
+    assert_eq!(webhook["statusCode"], 501, "{webhook}");
+    assert_eq!(body(&webhook)["type"], "api_error");
 }

@@ -8,6 +8,9 @@
 //! - `DELETE /_sandbox/faults`: clear them.
 //! - `POST /_sandbox/qbit/keys` `{"api_key": "..."}`, `DELETE /_sandbox/qbit/keys/{key}`.
 //! - `PUT /_sandbox/qbit/token-ttl` `{"seconds": 60}`.
+//! - `PUT /_sandbox/debox/balances/{user}` `{"amount": "100.50"}`, and `GET` it.
+//! - `POST /_sandbox/debox/orders/{serial_id}/expire`: its token expires now.
+//! - `PUT /_sandbox/debox/shape` `{"wrapped": true}`: answer `{"code", "msg", "data"}`.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -28,6 +31,58 @@ pub fn routes() -> Router<Arc<State>> {
         .route("/qbit/keys", post(add_key))
         .route("/qbit/keys/{key}", delete(revoke_key))
         .route("/qbit/token-ttl", put(token_ttl))
+        .route("/debox/balances/{user}", put(set_balance).get(balance))
+        .route("/debox/orders/{serial}/expire", post(expire_order))
+        .route("/debox/shape", put(shape))
+}
+
+#[derive(Deserialize)]
+struct Points {
+    amount: String,
+}
+
+async fn set_balance(
+    Extract(state): Extract<Arc<State>>,
+    Path(user): Path<String>,
+    Json(points): Json<Points>,
+) -> StatusCode {
+    match crate::debox::parse_points(&points.amount) {
+        Some(hundredths) => {
+            state.set_balance(&user, hundredths);
+            StatusCode::NO_CONTENT
+        }
+        None => StatusCode::BAD_REQUEST,
+    }
+}
+
+async fn balance(
+    Extract(state): Extract<Arc<State>>,
+    Path(user): Path<String>,
+) -> Json<serde_json::Value> {
+    Json(
+        serde_json::json!({"user_id": user, "balance": crate::debox::format_points(state.balance(&user))}),
+    )
+}
+
+async fn expire_order(
+    Extract(state): Extract<Arc<State>>,
+    Path(serial): Path<String>,
+) -> StatusCode {
+    if state.expire_order(&serial) {
+        StatusCode::NO_CONTENT
+    } else {
+        StatusCode::NOT_FOUND
+    }
+}
+
+#[derive(Deserialize)]
+struct Shape {
+    wrapped: bool,
+}
+
+async fn shape(Extract(state): Extract<Arc<State>>, Json(shape): Json<Shape>) -> StatusCode {
+    state.set_debox_wrapped(shape.wrapped);
+    StatusCode::NO_CONTENT
 }
 
 async fn calls(Extract(state): Extract<Arc<State>>) -> Json<Calls> {

@@ -3,6 +3,7 @@
 //! nothing from outside.
 //!
 //! - Qbit Pay (`/api/v1/...`, `/h5/payment`): see [`qbit`].
+//! - DeBox (`/openapi/...`, `/oauth/authorize`): see [`debox`].
 //! - Control (`/_sandbox/...`): call counts, fault injection, API keys and
 //!   token lifetime; see [`control`].
 //!
@@ -10,6 +11,7 @@
 //! applies any fault injected for its path.
 
 pub mod control;
+pub mod debox;
 pub mod faults;
 pub mod qbit;
 pub mod state;
@@ -21,6 +23,7 @@ use axum::Router;
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 
+pub use debox::DeboxApp;
 pub use faults::{Fault, FaultKind};
 pub use state::{Calls, SandboxConfig, State};
 
@@ -69,10 +72,13 @@ impl Sandbox {
 }
 
 fn router(state: Arc<State>) -> Router {
-    let providers = qbit::routes().layer(axum::middleware::from_fn_with_state(
-        state.clone(),
-        faults::apply,
-    ));
+    let providers =
+        qbit::routes()
+            .merge(debox::routes())
+            .layer(axum::middleware::from_fn_with_state(
+                state.clone(),
+                faults::apply,
+            ));
     Router::new()
         .merge(providers)
         .nest("/_sandbox", control::routes())

@@ -1,4 +1,6 @@
-//! `sandbox [--addr 127.0.0.1:8720] [--qbit-api-key KEY]...`
+//! `sandbox [--addr 127.0.0.1:8720] [--qbit-api-key KEY]... [--debox-app-id ID]
+//!  [--debox-api-key KEY] [--debox-app-secret SECRET] [--debox-merchant USER]
+//!  [--debox-merchant-balance POINTS]`
 //!
 //! Serves the provider stand-ins until stopped, and prints its URL on the
 //! first line of standard output so scripts can find it.
@@ -7,6 +9,9 @@ use std::net::SocketAddr;
 
 use sandbox::{Sandbox, SandboxConfig};
 
+const USAGE: &str = "sandbox [--addr 127.0.0.1:8720] [--qbit-api-key KEY]... [--debox-app-id ID] \
+[--debox-api-key KEY] [--debox-app-secret SECRET] [--debox-merchant USER] [--debox-merchant-balance POINTS]";
+
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut addr: SocketAddr = "127.0.0.1:8720".parse()?;
@@ -14,15 +19,27 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut keys = Vec::new();
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
-        let mut value = |name: &str| args.next().ok_or(format!("{name} needs a value"));
+        let mut value = |name: &str| {
+            args.next()
+                .ok_or(format!("{name} needs a value; usage: {USAGE}"))
+        };
         match arg.as_str() {
             "--addr" => addr = value("--addr")?.parse()?,
             "--qbit-api-key" => keys.push(value("--qbit-api-key")?),
+            "--debox-app-id" => config.debox_app.app_id = value("--debox-app-id")?,
+            "--debox-api-key" => config.debox_app.api_key = value("--debox-api-key")?,
+            "--debox-app-secret" => config.debox_app.app_secret = value("--debox-app-secret")?,
+            "--debox-merchant" => config.debox_merchant = value("--debox-merchant")?,
+            "--debox-merchant-balance" => {
+                let points = value("--debox-merchant-balance")?;
+                config.debox_merchant_balance = sandbox::debox::parse_points(&points)
+                    .ok_or(format!("bad --debox-merchant-balance {points}"))?;
+            }
             "-h" | "--help" => {
-                println!("sandbox [--addr 127.0.0.1:8720] [--qbit-api-key KEY]...");
+                println!("{USAGE}");
                 return Ok(());
             }
-            other => return Err(format!("unknown argument {other}; see --help").into()),
+            other => return Err(format!("unknown argument {other}; usage: {USAGE}").into()),
         }
     }
     if !keys.is_empty() {

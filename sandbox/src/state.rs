@@ -7,6 +7,7 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
 
+use crate::debox::{DeboxApp, DeboxOrder};
 use crate::faults::Fault;
 use crate::qbit::{Charge, IssuedToken};
 
@@ -17,6 +18,12 @@ pub struct SandboxConfig {
     pub qbit_api_keys: Vec<String>,
     /// Lifetime of the access tokens Qbit issues.
     pub qbit_token_ttl: Duration,
+    /// The DeBox app whose signed calls are accepted.
+    pub debox_app: DeboxApp,
+    /// The merchant's DeBox user id (the app's owner).
+    pub debox_merchant: String,
+    /// The merchant's starting vBOX balance, in hundredths.
+    pub debox_merchant_balance: u64,
 }
 
 impl Default for SandboxConfig {
@@ -24,6 +31,13 @@ impl Default for SandboxConfig {
         Self {
             qbit_api_keys: vec!["sk_test_sandbox".into()],
             qbit_token_ttl: Duration::from_secs(3600),
+            debox_app: DeboxApp {
+                app_id: "app_sandbox".into(),
+                api_key: "debox_key_sandbox".into(),
+                app_secret: "debox_secret_sandbox".into(),
+            },
+            debox_merchant: "merchant1".into(),
+            debox_merchant_balance: 100_000, // 1000 points
         }
     }
 }
@@ -39,6 +53,13 @@ pub struct World {
     pub charges: Vec<Charge>,
     pub calls: Calls,
     pub faults: Vec<Fault>,
+    pub debox_apps: HashMap<String, DeboxApp>,
+    pub debox_merchant: String,
+    /// vBOX balances by user id, in hundredths.
+    pub balances: HashMap<String, u64>,
+    pub debox_orders: HashMap<String, DeboxOrder>,
+    /// Answer `{"code": 1, "msg", "data"}` instead of the flat shape.
+    pub debox_wrapped: bool,
 }
 
 pub struct State {
@@ -56,6 +77,14 @@ impl State {
             charges: Vec::new(),
             calls: Calls::new(),
             faults: Vec::new(),
+            debox_apps: HashMap::from([(config.debox_app.app_id.clone(), config.debox_app)]),
+            balances: HashMap::from([(
+                config.debox_merchant.clone(),
+                config.debox_merchant_balance,
+            )]),
+            debox_merchant: config.debox_merchant,
+            debox_orders: HashMap::new(),
+            debox_wrapped: false,
         };
         Self {
             public_url,
@@ -99,5 +128,30 @@ impl State {
 
     pub fn clear_faults(&self) {
         self.world().faults.clear();
+    }
+
+    /// Set a user's vBOX balance, in hundredths.
+    pub fn set_balance(&self, user: &str, hundredths: u64) {
+        self.world().balances.insert(user.to_string(), hundredths);
+    }
+
+    /// A user's vBOX balance, in hundredths.
+    pub fn balance(&self, user: &str) -> u64 {
+        self.world().balances.get(user).copied().unwrap_or(0)
+    }
+
+    /// Make an order's token expire now, as 5 minutes passing would.
+    pub fn expire_order(&self, serial_id: &str) -> bool {
+        match self.world().debox_orders.get_mut(serial_id) {
+            Some(order) => {
+                order.expires_at_ms = 0;
+                true
+            }
+            None => false,
+        }
+    }
+
+    pub fn set_debox_wrapped(&self, wrapped: bool) {
+        self.world().debox_wrapped = wrapped;
     }
 }

@@ -5,13 +5,22 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
+use aws_sdk_dynamodb::types::{
+    AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType,
+};
 use aws_sdk_secretsmanager::config::{Credentials, Region};
 use lambda_http::{Body, Context, Request, RequestExt, Response};
 use sandbox::{Sandbox, SandboxConfig};
 use serde_json::{Value, json};
+use shared::bootstrap::Debox;
+use shared::debox::{DeboxClient, UserId};
 use shared::qbit::QbitClient;
 use shared::secrets::Secrets;
+use shared::store::DynamoStore;
 use shared::upstream::{Timeouts, http_client};
+
+/// The merchant's DeBox user id in every test world.
+pub const MERCHANT: &str = "merchant1";
 
 /// moto's endpoint. The test script starts moto and sets this; running
 /// `cargo test` alone without it fails here, saying what to do.
@@ -45,12 +54,15 @@ pub fn unique(prefix: &str) -> String {
     )
 }
 
-/// One test's world: a sandbox, and a secret in moto holding its key.
+/// One test's world: a sandbox, a secret in moto holding its credentials,
+/// and a table of its own in moto.
 pub struct World {
     pub sandbox: Sandbox,
     pub secrets_client: aws_sdk_secretsmanager::Client,
     pub secret_id: String,
     pub api_key: String,
+    pub dynamo: aws_sdk_dynamodb::Client,
+    pub table: String,
 }
 
 impl World {
@@ -63,8 +75,11 @@ impl World {
         let sandbox = Sandbox::start(config, "127.0.0.1:0".parse().unwrap())
             .await
             .unwrap();
-        let secrets_client =
-            aws_sdk_secretsmanager::Client::new(&aws_config(&moto_endpoint()).await);
+        let sdk = aws_config(&moto_endpoint()).await;
+        let secrets_client = aws_sdk_secretsmanager::Client::new(&sdk);
+        let dynamo = aws_sdk_dynamodb::Client::new(&sdk);
+        let table = unique("payments");
+        create_table(&dynamo, &table).await;
         let secret_id = unique("payments");
         secrets_client
             .create_secret()
@@ -78,6 +93,28 @@ impl World {
             secrets_client,
             secret_id,
             api_key,
+            dynamo,
+            table,
+        }
+    }
+
+    /// The transfer store on this world's table, as a container builds it.
+    pub fn store(&self) -> DynamoStore {
+        DynamoStore::new(self.dynamo.clone(), &self.table)
+    }
+
+    /// A DeBox function's clients, as a container builds them (the sandbox
+    /// serves both the open API and the authorize page).
+    pub fn debox(&self) -> Debox {
+        self.debox_with(Timeouts::default())
+    }
+
+    pub fn debox_with(&self, timeouts: Timeouts) -> Debox {
+        let url: url::Url = self.sandbox.url().parse().unwrap();
+        Debox {
+            client: DeboxClient::new(http_client(timeouts).unwrap(), url.clone(), self.secrets()),
+            merchant: UserId::parse(MERCHANT).unwrap(),
+            app_base: url,
         }
     }
 
@@ -115,9 +152,41 @@ impl World {
     }
 }
 
-/// The secret's JSON for a Qbit key (the DeBox members come with their issue).
+/// The secret's JSON: a Qbit key, and the sandbox's DeBox app.
 pub fn secret_json(qbit_api_key: &str) -> String {
-    json!({"qbit_api_key": qbit_api_key}).to_string()
+    let app = SandboxConfig::default().debox_app;
+    json!({
+        "qbit_api_key": qbit_api_key,
+        "debox_app_id": app.app_id,
+        "debox_api_key": app.api_key,
+        "debox_app_secret": app.app_secret,
+    })
+    .to_string()
+}
+
+/// A table like the template's: `pk` a string, on demand.
+pub async fn create_table(dynamo: &aws_sdk_dynamodb::Client, table: &str) {
+    dynamo
+        .create_table()
+        .table_name(table)
+        .attribute_definitions(
+            AttributeDefinition::builder()
+                .attribute_name("pk")
+                .attribute_type(ScalarAttributeType::S)
+                .build()
+                .unwrap(),
+        )
+        .key_schema(
+            KeySchemaElement::builder()
+                .attribute_name("pk")
+                .key_type(KeyType::Hash)
+                .build()
+                .unwrap(),
+        )
+        .billing_mode(BillingMode::PayPerRequest)
+        .send()
+        .await
+        .expect("moto creates the table");
 }
 
 /// An API Gateway HTTP API (v2) event, parsed by `lambda_http` as Lambda
@@ -182,13 +251,28 @@ impl Event {
         self
     }
 
+    /// The request, with a Lambda context whose deadline is 15 s away (the
+    /// functions' timeout).
     pub fn request(&self, request_id: &str) -> Request {
+        self.request_with_deadline(request_id, now_ms() + 15_000)
+    }
+
+    /// The request, with the invocation's deadline (Unix ms) as given.
+    pub fn request_with_deadline(&self, request_id: &str, deadline_ms: u64) -> Request {
         let mut context = Context::default();
         context.request_id = request_id.to_string();
+        context.deadline = deadline_ms;
         lambda_http::request::from_str(&self.value.to_string())
             .expect("lambda_http parses the event")
             .with_lambda_context(context)
     }
+}
+
+pub fn now_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as u64
 }
 
 /// A response's status, headers and JSON body, for assertions.
