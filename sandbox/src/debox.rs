@@ -143,15 +143,15 @@ fn success(world: &World, data: String) -> Response {
     ([(header::CONTENT_TYPE, "application/json")], body).into_response()
 }
 
-/// The five signed headers, checked.
-fn verify(world: &World, headers: &HeaderMap) -> Result<(), Response> {
+/// The five signed headers, checked; the reason when they are not right.
+fn verify(world: &World, headers: &HeaderMap) -> Result<(), &'static str> {
     let get = |name: &str| {
         headers
             .get(name)
             .and_then(|v| v.to_str().ok())
             .unwrap_or("")
     };
-    let refuse = |why: &str| Err(code(-2001, why));
+    let refuse = Err;
     let Some(app) = world.debox_apps.get(get("app_id")) else {
         return refuse("unknown app_id");
     };
@@ -187,8 +187,8 @@ fn text<'a>(body: &'a HashMap<String, Value>, name: &str) -> Option<&'a str> {
 
 async fn order(Extract(state): Extract<Arc<State>>, headers: HeaderMap, bytes: Bytes) -> Response {
     let mut world = state.world();
-    if let Err(refused) = verify(&world, &headers) {
-        return refused;
+    if let Err(why) = verify(&world, &headers) {
+        return code(-2001, why);
     }
     let body = body_of(&bytes);
     let (Some(payer), Some(receiver), Some(amount)) = (
@@ -231,8 +231,8 @@ async fn transfer(
     bytes: Bytes,
 ) -> Response {
     let mut world = state.world();
-    if let Err(refused) = verify(&world, &headers) {
-        return refused;
+    if let Err(why) = verify(&world, &headers) {
+        return code(-2001, why);
     }
     let body = body_of(&bytes);
     let (Some(token), Some(serial)) = (text(&body, "access_token"), text(&body, "serial_id"))
@@ -275,8 +275,8 @@ async fn transfer(
 
 async fn balance(Extract(state): Extract<Arc<State>>, headers: HeaderMap) -> Response {
     let world = state.world();
-    if let Err(refused) = verify(&world, &headers) {
-        return refused;
+    if let Err(why) = verify(&world, &headers) {
+        return code(-2001, why);
     }
     let points = world
         .balances
