@@ -16,3 +16,14 @@ pub mod store;
 pub mod upstream;
 
 pub use error::{ApiError, ErrorType};
+
+/// Bytes as lowercase hex (digests in signatures and fingerprints).
+pub fn lower_hex(bytes: &[u8]) -> String {
+    use std::fmt::Write;
+    bytes
+        .iter()
+        .fold(String::with_capacity(bytes.len() * 2), |mut hex, b| {
+            let _ = write!(hex, "{b:02x}");
+            hex
+        })
+}

@@ -3,7 +3,6 @@
 //! and `signature` = SHA-1 of `app_secret + nonce + timestamp`, as lowercase
 //! hex (the hex case is our assumption).
 
-use std::fmt::Write;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use rand::Rng;
@@ -15,13 +14,7 @@ pub fn signature(app_secret: &str, nonce: &str, timestamp: &str) -> String {
     hasher.update(app_secret.as_bytes());
     hasher.update(nonce.as_bytes());
     hasher.update(timestamp.as_bytes());
-    hasher
-        .finalize()
-        .iter()
-        .fold(String::with_capacity(40), |mut hex, byte| {
-            let _ = write!(hex, "{byte:02x}");
-            hex
-        })
+    crate::lower_hex(&hasher.finalize())
 }
 
 /// Eight random digits, from the thread's cryptographically secure RNG

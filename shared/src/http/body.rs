@@ -16,6 +16,12 @@ pub const MAX_BODY_BYTES: usize = 64 * 1024;
 /// (parameters such as `charset=utf-8` allowed), 400 for anything `T`
 /// refuses: malformed JSON, a missing, unknown or mistyped field, a bad value.
 pub fn json_body<T: DeserializeOwned>(req: &Request) -> Result<T, ApiError> {
+    parse_json(raw_json_body(req)?)
+}
+
+/// The body's bytes exactly as sent (API Gateway's base64 already decoded),
+/// after the size and media-type checks; 400 when empty.
+pub fn raw_json_body(req: &Request) -> Result<&[u8], ApiError> {
     let bytes: &[u8] = match req.body() {
         Body::Empty => &[],
         Body::Text(text) => text.as_bytes(),
@@ -39,7 +45,7 @@ pub fn json_body<T: DeserializeOwned>(req: &Request) -> Result<T, ApiError> {
             "request body is empty; send a JSON object",
         ));
     }
-    parse_json(bytes)
+    Ok(bytes)
 }
 
 fn is_json(content_type: Option<&http::HeaderValue>) -> bool {

@@ -22,6 +22,7 @@ mod client;
 mod errors;
 mod token;
 pub mod types;
+pub mod webhook;
 
 pub use client::QbitClient;
 pub use token::AccessToken;

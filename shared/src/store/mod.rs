@@ -1,16 +1,20 @@
 //! DynamoDB: the table `PAYMENTS_TABLE` (partition key `pk`, a string),
-//! holding what must survive a container: transfer claims (and, with their
-//! issue, webhook events and idempotency keys).
+//! holding what must survive a container: transfer claims, webhook events
+//! and charge states, and create-charge idempotency keys.
 //!
 //! Items carry `expires_at` (Unix seconds), the table's TTL attribute, so
 //! old records age out. Expiry that matters for correctness (a lease) is
 //! checked in code, never left to TTL, which deletes up to 48 hours late.
 
 mod dynamo;
+mod events;
+mod idempotency;
 mod memory;
 mod transfers;
 
 pub use dynamo::DynamoStore;
+pub use events::Recorded;
+pub use idempotency::{KEY_RETENTION_SECS, KeyClaim, KeyRecord, KeyState};
 pub use memory::MemoryStore;
 pub use transfers::{
     Claim, ClaimOutcome, Settlement, TransferRecord, TransferStatus, TransferStore,

@@ -1,0 +1,154 @@
+//! Idempotency keys for `create-charge`, with Stripe's semantics: the first
+//! answer is kept for 24 hours and replayed for the same key and body.
+//!
+//! Item `idem#create-charge#<key>`: the body's fingerprint, `in_progress`
+//! (with a lease) or `completed` (with the answer's status and body), and
+//! `expires_at` 24 hours on, which the claim itself honours (TTL deletes
+//! late).
+
+use aws_sdk_dynamodb::error::SdkError;
+use aws_sdk_dynamodb::operation::put_item::PutItemError;
+use aws_sdk_dynamodb::types::ReturnValuesOnConditionCheckFailure;
+
+use super::dynamo::{Item, n, s, unavailable};
+use super::{DynamoStore, StoreUnavailable, TTL_ATTRIBUTE};
+use crate::http::IdempotencyKey;
+
+/// How long a key and its answer are kept.
+pub const KEY_RETENTION_SECS: u64 = 24 * 3600;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum KeyState {
+    InProgress,
+    Completed { status: u16, body: String },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeyRecord {
+    pub fingerprint: String,
+    pub state: KeyState,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum KeyClaim {
+    Claimed,
+    Taken(KeyRecord),
+}
+
+fn key_pk(key: &IdempotencyKey) -> String {
+    format!("idem#create-charge#{}", key.as_str())
+}
+
+fn record_of(item: &Item) -> Option<KeyRecord> {
+    let text = |name: &str| item.get(name).and_then(|v| v.as_s().ok()).cloned();
+    let state = match text("status")?.as_str() {
+        "in_progress" => KeyState::InProgress,
+        "completed" => KeyState::Completed {
+            status: item.get("response_status")?.as_n().ok()?.parse().ok()?,
+            body: text("response_body")?,
+        },
+        _ => return None,
+    };
+    Some(KeyRecord {
+        fingerprint: text("fingerprint")?,
+        state,
+    })
+}
+
+impl DynamoStore {
+    /// Claim `key` for a request whose body has `fingerprint`, until
+    /// `lease_ends` (Unix ms). A key that expired, or whose first request
+    /// died before finishing (its lease is over), may be claimed again.
+    pub async fn claim_key(
+        &self,
+        key: &IdempotencyKey,
+        fingerprint: &str,
+        claim_id: &str,
+        lease_ends: u64,
+        now_ms: u64,
+    ) -> Result<KeyClaim, StoreUnavailable> {
+        let result = self
+            .client()
+            .put_item()
+            .table_name(self.table())
+            .item("pk", s(key_pk(key)))
+            .item("kind", s("idempotency_key"))
+            .item("fingerprint", s(fingerprint))
+            .item("status", s("in_progress"))
+            .item("claim_id", s(claim_id))
+            .item("lease_expires_at", n(lease_ends))
+            .item("created_at", n(now_ms))
+            .item(TTL_ATTRIBUTE, n(now_ms / 1000 + KEY_RETENTION_SECS))
+            .condition_expression(
+                "attribute_not_exists(pk) OR expires_at <= :now_s OR (#status = :in_progress AND lease_expires_at <= :now_ms)",
+            )
+            .expression_attribute_names("#status", "status")
+            .expression_attribute_values(":now_s", n(now_ms / 1000))
+            .expression_attribute_values(":now_ms", n(now_ms))
+            .expression_attribute_values(":in_progress", s("in_progress"))
+            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(KeyClaim::Claimed),
+            Err(SdkError::ServiceError(e))
+                if matches!(e.err(), PutItemError::ConditionalCheckFailedException(_)) =>
+            {
+                let PutItemError::ConditionalCheckFailedException(failed) = e.into_err() else {
+                    unreachable!("matched above")
+                };
+                let record = failed.item().and_then(record_of).ok_or_else(|| {
+                    StoreUnavailable("an idempotency key record is unreadable".into())
+                })?;
+                Ok(KeyClaim::Taken(record))
+            }
+            Err(e) => Err(unavailable(e)),
+        }
+    }
+
+    /// Keep the answer for replay; only while the claim is ours.
+    pub async fn complete_key(
+        &self,
+        key: &IdempotencyKey,
+        claim_id: &str,
+        status: u16,
+        body: &str,
+    ) -> Result<(), StoreUnavailable> {
+        self.client()
+            .update_item()
+            .table_name(self.table())
+            .key("pk", s(key_pk(key)))
+            .update_expression(
+                "SET #status = :completed, response_status = :code, response_body = :body",
+            )
+            .condition_expression("#status = :in_progress AND claim_id = :claim")
+            .expression_attribute_names("#status", "status")
+            .expression_attribute_values(":completed", s("completed"))
+            .expression_attribute_values(":in_progress", s("in_progress"))
+            .expression_attribute_values(":claim", s(claim_id))
+            .expression_attribute_values(":code", n(u64::from(status)))
+            .expression_attribute_values(":body", s(body))
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(unavailable)
+    }
+
+    /// Give the key back: the request never reached Qbit's charge call.
+    pub async fn release_key(
+        &self,
+        key: &IdempotencyKey,
+        claim_id: &str,
+    ) -> Result<(), StoreUnavailable> {
+        self.client()
+            .delete_item()
+            .table_name(self.table())
+            .key("pk", s(key_pk(key)))
+            .condition_expression("claim_id = :claim")
+            .expression_attribute_values(":claim", s(claim_id))
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(unavailable)
+    }
+}
