@@ -7,8 +7,7 @@ async fn create(world: &World, qbit: &shared::qbit::QbitClient, body: Value) -> 
     let request = Event::new("POST", "/charges")
         .json_body(&body)
         .request("req-create");
-    let _ = world;
-    Answer::of(create_charge::handle(qbit, request).await)
+    Answer::of(create_charge::handle(qbit, &world.store(), request).await)
 }
 
 #[tokio::test]
@@ -102,6 +101,7 @@ async fn the_sample_event_creates_a_charge() {
     let answer = Answer::of(
         create_charge::handle(
             &world.qbit(),
+            &world.store(),
             Event::file("create-charge.json").request("r"),
         )
         .await,
@@ -192,7 +192,8 @@ async fn bad_input_is_refused_before_any_call_to_qbit() {
         (Some("application/json"), big.as_str(), 413),
     ];
     for (content_type, body, status) in cases {
-        let answer = Answer::of(create_charge::handle(&qbit, raw(content_type, body)).await);
+        let answer =
+            Answer::of(create_charge::handle(&qbit, &world.store(), raw(content_type, body)).await);
         assert_eq!(
             answer.status,
             status,
@@ -221,7 +222,7 @@ async fn a_base64_encoded_body_is_decoded_first() {
     event["body"] = json!(base64::engine::general_purpose::STANDARD.encode(body));
     event["isBase64Encoded"] = json!(true);
     let request = lambda_http::request::from_str(&event.to_string()).unwrap();
-    let answer = Answer::of(create_charge::handle(&world.qbit(), request).await);
+    let answer = Answer::of(create_charge::handle(&world.qbit(), &world.store(), request).await);
     assert_eq!(answer.status, 200, "{}", answer.text);
     assert_eq!(answer.json()["charge"]["amount"], 500);
     assert_eq!(

@@ -16,7 +16,7 @@ async fn create(qbit: &QbitClient) -> Answer {
     let request = Event::new("POST", "/charges")
         .json_body(&body)
         .request("req-up");
-    Answer::of(create_charge::handle(qbit, request).await)
+    Answer::of(create_charge::handle(qbit, &bundle_tests::keyless_store().await, request).await)
 }
 
 fn assert_error(answer: &Answer, status: u16, kind: &str) -> Value {

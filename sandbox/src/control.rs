@@ -11,6 +11,13 @@
 //! - `PUT /_sandbox/debox/balances/{user}` `{"amount": "100.50"}`, and `GET` it.
 //! - `POST /_sandbox/debox/orders/{serial_id}/expire`: its token expires now.
 //! - `PUT /_sandbox/debox/shape` `{"wrapped": true}`: answer `{"code", "msg", "data"}`.
+//! - `PUT /_sandbox/qbit/webhook` `{"url": "..."}`: where events are POSTed;
+//!   `GET /_sandbox/qbit/webhook/public-key`: the PEM to verify them with.
+//! - `POST /_sandbox/qbit/charges/{id}/pay`: the buyer pays; `charge.succeeded`
+//!   is delivered. `POST /_sandbox/qbit/charges/{id}/events` `{"type": "charge.closed"}`: another event.
+//! - `POST /_sandbox/qbit/charges/{id}/out-of-order`: `charge.succeeded` then
+//!   `charge.closed` are made, and delivered newest first.
+//! - `POST /_sandbox/qbit/events/{id}/redeliver`: the same event, again.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -34,6 +41,93 @@ pub fn routes() -> Router<Arc<State>> {
         .route("/debox/balances/{user}", put(set_balance).get(balance))
         .route("/debox/orders/{serial}/expire", post(expire_order))
         .route("/debox/shape", put(shape))
+        .route("/qbit/webhook", put(webhook_url))
+        .route("/qbit/webhook/public-key", get(public_key))
+        .route("/qbit/charges/{id}/pay", post(pay))
+        .route("/qbit/charges/{id}/events", post(charge_event))
+        .route("/qbit/charges/{id}/out-of-order", post(out_of_order))
+        .route("/qbit/events/{id}/redeliver", post(redeliver))
+}
+
+#[derive(Deserialize)]
+struct Url {
+    url: String,
+}
+
+async fn webhook_url(Extract(state): Extract<Arc<State>>, Json(url): Json<Url>) -> StatusCode {
+    state.world().webhook_url = Some(url.url);
+    StatusCode::NO_CONTENT
+}
+
+async fn public_key(Extract(state): Extract<Arc<State>>) -> String {
+    state.webhook_key.public_pem()
+}
+
+/// Make an event of `kind` for the charge and deliver it.
+async fn make_and_deliver(
+    state: &State,
+    charge_id: &str,
+    kind: &str,
+) -> Result<Json<serde_json::Value>, StatusCode> {
+    let event = state
+        .settle_charge(charge_id, kind)
+        .ok_or(StatusCode::NOT_FOUND)?;
+    let status = state.deliver(&event).await;
+    Ok(Json(
+        serde_json::json!({"event_id": event.id, "type": kind, "webhook_status": status}),
+    ))
+}
+
+async fn pay(
+    Extract(state): Extract<Arc<State>>,
+    Path(id): Path<String>,
+) -> Result<Json<serde_json::Value>, StatusCode> {
+    make_and_deliver(&state, &id, "charge.succeeded").await
+}
+
+#[derive(Deserialize)]
+struct EventKind {
+    #[serde(rename = "type")]
+    kind: String,
+}
+
+async fn charge_event(
+    Extract(state): Extract<Arc<State>>,
+    Path(id): Path<String>,
+    Json(kind): Json<EventKind>,
+) -> Result<Json<serde_json::Value>, StatusCode> {
+    make_and_deliver(&state, &id, &kind.kind).await
+}
+
+async fn out_of_order(
+    Extract(state): Extract<Arc<State>>,
+    Path(id): Path<String>,
+) -> Result<Json<serde_json::Value>, StatusCode> {
+    let older = state
+        .settle_charge(&id, "charge.succeeded")
+        .ok_or(StatusCode::NOT_FOUND)?;
+    // A later timestamp for the second event, whatever the clock's resolution.
+    tokio::time::sleep(Duration::from_millis(5)).await;
+    let newer = state
+        .settle_charge(&id, "charge.closed")
+        .ok_or(StatusCode::NOT_FOUND)?;
+    let newer_status = state.deliver(&newer).await;
+    let older_status = state.deliver(&older).await;
+    Ok(Json(serde_json::json!({"delivered": [
+        {"event_id": newer.id, "type": newer.kind, "webhook_status": newer_status},
+        {"event_id": older.id, "type": older.kind, "webhook_status": older_status},
+    ]})))
+}
+
+async fn redeliver(
+    Extract(state): Extract<Arc<State>>,
+    Path(id): Path<String>,
+) -> Result<Json<serde_json::Value>, StatusCode> {
+    let event = state.event(&id).ok_or(StatusCode::NOT_FOUND)?;
+    let status = state.deliver(&event).await;
+    Ok(Json(
+        serde_json::json!({"event_id": event.id, "webhook_status": status}),
+    ))
 }
 
 #[derive(Deserialize)]

@@ -2,7 +2,8 @@
 //! over real HTTP on loopback, so the functions can be run and tested with
 //! nothing from outside.
 //!
-//! - Qbit Pay (`/api/v1/...`, `/h5/payment`): see [`qbit`].
+//! - Qbit Pay (`/api/v1/...`, `/h5/payment`): see [`qbit`]; its signed
+//!   webhook events: see [`webhooks`].
 //! - DeBox (`/openapi/...`, `/oauth/authorize`): see [`debox`].
 //! - Control (`/_sandbox/...`): call counts, fault injection, API keys and
 //!   token lifetime; see [`control`].
@@ -15,6 +16,7 @@ pub mod debox;
 pub mod faults;
 pub mod qbit;
 pub mod state;
+pub mod webhooks;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -26,6 +28,7 @@ use tokio::sync::oneshot;
 pub use debox::DeboxApp;
 pub use faults::{Fault, FaultKind};
 pub use state::{Calls, SandboxConfig, State};
+pub use webhooks::SignedEvent;
 
 /// A running sandbox. Dropping it stops the server.
 pub struct Sandbox {
@@ -39,7 +42,8 @@ impl Sandbox {
     pub async fn start(config: SandboxConfig, addr: SocketAddr) -> std::io::Result<Self> {
         let listener = TcpListener::bind(addr).await?;
         let addr = listener.local_addr()?;
-        let state = Arc::new(State::new(config, format!("http://{addr}")));
+        let state = State::new(config, format!("http://{addr}")).map_err(std::io::Error::other)?;
+        let state = Arc::new(state);
         let (stop, stopped) = oneshot::channel::<()>();
         let app = router(state.clone());
         tokio::spawn(async move {
@@ -68,6 +72,20 @@ impl Sandbox {
     /// The state, for tests that set it up or read it without HTTP.
     pub fn state(&self) -> &State {
         &self.state
+    }
+
+    /// Mark a charge paid (the buyer paying on the hosted page) and
+    /// deliver its signed `charge.succeeded` event.
+    pub async fn pay(&self, charge_id: &str) -> Option<(SignedEvent, u16)> {
+        let event = self.state.settle_charge(charge_id, "charge.succeeded")?;
+        let status = self.state.deliver(&event).await;
+        Some((event, status))
+    }
+
+    /// Send an event again, exactly as first sent.
+    pub async fn redeliver(&self, event_id: &str) -> Option<u16> {
+        let event = self.state.event(event_id)?;
+        Some(self.state.deliver(&event).await)
     }
 }
 

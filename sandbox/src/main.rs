@@ -1,6 +1,7 @@
 //! `sandbox [--addr 127.0.0.1:8720] [--qbit-api-key KEY]... [--debox-app-id ID]
 //!  [--debox-api-key KEY] [--debox-app-secret SECRET] [--debox-merchant USER]
-//!  [--debox-merchant-balance POINTS]`
+//!  [--debox-merchant-balance POINTS] [--qbit-webhook-key PKCS8_PEM_FILE]
+//!  [--qbit-webhook-url URL]`
 //!
 //! Serves the provider stand-ins until stopped, and prints its URL on the
 //! first line of standard output so scripts can find it.
@@ -10,7 +11,8 @@ use std::net::SocketAddr;
 use sandbox::{Sandbox, SandboxConfig};
 
 const USAGE: &str = "sandbox [--addr 127.0.0.1:8720] [--qbit-api-key KEY]... [--debox-app-id ID] \
-[--debox-api-key KEY] [--debox-app-secret SECRET] [--debox-merchant USER] [--debox-merchant-balance POINTS]";
+[--debox-api-key KEY] [--debox-app-secret SECRET] [--debox-merchant USER] [--debox-merchant-balance POINTS] \
+[--qbit-webhook-key PKCS8_PEM_FILE] [--qbit-webhook-url URL]";
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -35,6 +37,11 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
                 config.debox_merchant_balance = sandbox::debox::parse_points(&points)
                     .ok_or(format!("bad --debox-merchant-balance {points}"))?;
             }
+            "--qbit-webhook-key" => {
+                config.qbit_webhook_key_pem =
+                    Some(std::fs::read_to_string(value("--qbit-webhook-key")?)?)
+            }
+            "--qbit-webhook-url" => config.qbit_webhook_url = Some(value("--qbit-webhook-url")?),
             "-h" | "--help" => {
                 println!("{USAGE}");
                 return Ok(());

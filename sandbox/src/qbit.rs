@@ -55,6 +55,102 @@ pub fn routes() -> Router<Arc<State>> {
         .route("/api/v1/accessToken", get(access_token))
         .route("/api/v1/charges", post(create_charge).get(list_charges))
         .route("/h5/payment", get(payment_page))
+        .route("/h5/payment/pay", axum::routing::post(pay_on_page))
+}
+
+impl State {
+    /// Move a charge on (`charge.succeeded`: paid; `charge.closed`;
+    /// `charge.failed`) and make its signed event, stamped now.
+    pub fn settle_charge(
+        &self,
+        charge_id: &str,
+        kind: &str,
+    ) -> Option<crate::webhooks::SignedEvent> {
+        let mut world = self.world();
+        let charge = world.charges.iter_mut().find(|c| c.id == charge_id)?;
+        match kind {
+            "charge.succeeded" => {
+                charge.paid = true;
+                charge.status = "succeeded".into();
+            }
+            "charge.closed" => charge.status = "closed".into(),
+            "charge.failed" => charge.status = "failed".into(),
+            _ => {}
+        }
+        let snapshot = charge.clone();
+        let created_at = humantime::format_rfc3339_millis(SystemTime::now()).to_string();
+        let event = crate::webhooks::event(
+            &self.webhook_key,
+            format!("evt_{}", random_id(16)),
+            kind,
+            created_at,
+            &snapshot,
+        );
+        world.events.push(event.clone());
+        Some(event)
+    }
+
+    /// An event made earlier.
+    pub fn event(&self, event_id: &str) -> Option<crate::webhooks::SignedEvent> {
+        self.world()
+            .events
+            .iter()
+            .find(|e| e.id == event_id)
+            .cloned()
+    }
+
+    /// POST the event to the webhook URL, if one is set; the status answered
+    /// (0: no URL, or no answer).
+    pub async fn deliver(&self, event: &crate::webhooks::SignedEvent) -> u16 {
+        let Some(url) = self.world().webhook_url.clone() else {
+            return 0;
+        };
+        let status = crate::webhooks::deliver(&url, event).await;
+        self.world().deliveries.push((event.id.clone(), status));
+        status
+    }
+}
+
+/// The buyer pays on the hosted page (Bearer token as for the page itself).
+async fn pay_on_page(
+    Extract(state): Extract<Arc<State>>,
+    headers: HeaderMap,
+    Query(params): Query<PageParams>,
+) -> Response {
+    let live = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .and_then(|token| {
+            state
+                .world()
+                .tokens
+                .get(token)
+                .map(|t| t.expires_at > unix_now())
+        })
+        .unwrap_or(false);
+    if !live {
+        return error(
+            StatusCode::UNAUTHORIZED,
+            "authentication_error",
+            "A live Bearer access token is required.",
+        );
+    }
+    let charge_id = state
+        .world()
+        .charges
+        .iter()
+        .find(|c| c.trade_id == params.trade_id)
+        .map(|c| c.id.clone());
+    let Some(event) = charge_id.and_then(|id| state.settle_charge(&id, "charge.succeeded")) else {
+        return error(
+            StatusCode::NOT_FOUND,
+            "invalid_request_error",
+            "No such trade.",
+        );
+    };
+    let delivered = state.deliver(&event).await;
+    Json(json!({"paid": true, "event_id": event.id, "webhook_status": delivered})).into_response()
 }
 
 /// An error in Qbit's shape.

@@ -10,6 +10,7 @@ use std::time::Duration;
 use crate::debox::{DeboxApp, DeboxOrder};
 use crate::faults::Fault;
 use crate::qbit::{Charge, IssuedToken};
+use crate::webhooks::{SignedEvent, SigningKey};
 
 /// How a sandbox starts.
 #[derive(Debug, Clone)]
@@ -24,6 +25,11 @@ pub struct SandboxConfig {
     pub debox_merchant: String,
     /// The merchant's starting vBOX balance, in hundredths.
     pub debox_merchant_balance: u64,
+    /// The PKCS#8 PEM that webhook events are signed with; a fresh key when
+    /// absent.
+    pub qbit_webhook_key_pem: Option<String>,
+    /// Where events are POSTed; none are sent until it is set.
+    pub qbit_webhook_url: Option<String>,
 }
 
 impl Default for SandboxConfig {
@@ -38,6 +44,8 @@ impl Default for SandboxConfig {
             },
             debox_merchant: "merchant1".into(),
             debox_merchant_balance: 100_000, // 1000 points
+            qbit_webhook_key_pem: None,
+            qbit_webhook_url: None,
         }
     }
 }
@@ -60,16 +68,24 @@ pub struct World {
     pub debox_orders: HashMap<String, DeboxOrder>,
     /// Answer `{"code": 1, "msg", "data"}` instead of the flat shape.
     pub debox_wrapped: bool,
+    pub webhook_url: Option<String>,
+    /// Every event made, oldest first.
+    pub events: Vec<SignedEvent>,
+    /// Each delivery: event id and the status the merchant answered.
+    pub deliveries: Vec<(String, u16)>,
 }
 
 pub struct State {
     /// Where the sandbox is reached, for the URLs it hands out.
     pub public_url: String,
+    /// The key Qbit's webhook events are signed with.
+    pub webhook_key: SigningKey,
     world: Mutex<World>,
 }
 
 impl State {
-    pub fn new(config: SandboxConfig, public_url: String) -> Self {
+    pub fn new(config: SandboxConfig, public_url: String) -> Result<Self, String> {
+        let webhook_key = SigningKey::new(config.qbit_webhook_key_pem.as_deref())?;
         let world = World {
             qbit_api_keys: config.qbit_api_keys.into_iter().collect(),
             qbit_token_ttl: config.qbit_token_ttl,
@@ -85,11 +101,15 @@ impl State {
             debox_merchant: config.debox_merchant,
             debox_orders: HashMap::new(),
             debox_wrapped: false,
+            webhook_url: config.qbit_webhook_url,
+            events: Vec::new(),
+            deliveries: Vec::new(),
         };
-        Self {
+        Ok(Self {
             public_url,
+            webhook_key,
             world: Mutex::new(world),
-        }
+        })
     }
 
     /// The world, locked. A panic while it was held cannot leave it half

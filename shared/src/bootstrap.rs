@@ -40,10 +40,10 @@ pub fn secrets(
 }
 
 /// Everything a Qbit Pay function needs, from the process environment.
-pub async fn qbit_client() -> Result<QbitClient, BootError> {
+pub fn qbit_client(sdk: &aws_config::SdkConfig) -> Result<QbitClient, BootError> {
     let env = config::process_env();
     let base = env.qbit_base_url()?;
-    let secrets = secrets(&aws_config().await, &env)?;
+    let secrets = secrets(sdk, &env)?;
     Ok(QbitClient::new(
         http_client(Timeouts::default())?,
         base,

@@ -152,6 +152,15 @@ impl World {
     }
 }
 
+/// A store for requests that send no Idempotency-Key, which never touch it.
+pub async fn keyless_store() -> DynamoStore {
+    let sdk = aws_config(&moto_endpoint()).await;
+    DynamoStore::new(
+        aws_sdk_dynamodb::Client::new(&sdk),
+        "no-idempotency-key-sent",
+    )
+}
+
 /// The secret's JSON: a Qbit key, and the sandbox's DeBox app.
 pub fn secret_json(qbit_api_key: &str) -> String {
     let app = SandboxConfig::default().debox_app;

@@ -3,9 +3,11 @@ use lambda_http::{Error, run, service_fn};
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     shared::bootstrap::init_tracing();
-    let qbit = shared::bootstrap::qbit_client().await?;
+    let sdk = shared::bootstrap::aws_config().await;
+    let qbit = shared::bootstrap::qbit_client(&sdk)?;
+    let store = shared::bootstrap::store(&sdk)?;
     run(service_fn(|req| async {
-        Ok::<_, Error>(create_charge::handle(&qbit, req).await)
+        Ok::<_, Error>(create_charge::handle(&qbit, &store, req).await)
     }))
     .await
 }

@@ -3,7 +3,7 @@ use lambda_http::{Error, run, service_fn};
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     shared::bootstrap::init_tracing();
-    let qbit = shared::bootstrap::qbit_client().await?;
+    let qbit = shared::bootstrap::qbit_client(&shared::bootstrap::aws_config().await)?;
     run(service_fn(|req| async {
         Ok::<_, Error>(list_charges::handle(&qbit, req).await)
     }))

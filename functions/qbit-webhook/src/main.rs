@@ -1,13 +1,13 @@
-//! `qbit-webhook`: a placeholder answering 501 in the contract's shape until its
-//! issue lands.
-
-use lambda_http::{Error, Request, run, service_fn};
+use lambda_http::{Error, run, service_fn};
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     shared::bootstrap::init_tracing();
-    run(service_fn(|req: Request| async move {
-        Ok::<_, Error>(shared::http::not_implemented(&req, "qbit-webhook"))
+    let sdk = shared::bootstrap::aws_config().await;
+    let secrets = shared::bootstrap::secrets(&sdk, &shared::config::process_env())?;
+    let store = shared::bootstrap::store(&sdk)?;
+    run(service_fn(|req| async {
+        Ok::<_, Error>(qbit_webhook::handle(&secrets, &store, req).await)
     }))
     .await
 }

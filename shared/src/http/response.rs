@@ -31,6 +31,15 @@ impl Reply {
         }
     }
 
+    /// A kept answer, replayed as it was first given (any status).
+    pub fn stored(status: StatusCode, body: String) -> Self {
+        Self {
+            status,
+            body,
+            headers: HeaderMap::new(),
+        }
+    }
+
     pub fn with_header(mut self, name: HeaderName, value: HeaderValue) -> Self {
         self.headers.insert(name, value);
         self
