@@ -171,9 +171,10 @@ async fn a_crash_mid_call_leaves_an_unknown_transfer_that_is_never_resent() {
     world
         .sandbox
         .state()
-        .inject(Fault::new(TRANSFER_PATH, FaultKind::Delay { ms: 3_000 }).times(1));
+        .inject(Fault::new(TRANSFER_PATH, FaultKind::Delay { ms: 8_000 }).times(1));
 
-    let deadline = now_ms() + 1_000;
+    // Long enough to be allowed to call (the settle margin is 3 s).
+    let deadline = now_ms() + 5_000;
     let (world_ref, body) = (&world, transfer_body(&order));
     let doomed = async move { transfer_with(world_ref, &world_ref.debox(), &body, deadline).await };
     // The invocation is cut off (as Lambda does at the deadline) once DeBox has the call.

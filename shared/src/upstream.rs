@@ -32,6 +32,9 @@ pub fn http_client(timeouts: Timeouts) -> Result<reqwest::Client, reqwest::Error
         .connect_timeout(timeouts.connect)
         .timeout(timeouts.total)
         .pool_idle_timeout(Duration::from_secs(50))
+        // Never follow a redirect: it would carry DeBox's signed headers and a
+        // transfer's token to another host. A 3xx is an unreadable answer.
+        .redirect(reqwest::redirect::Policy::none())
         .user_agent(concat!("payments-bundle/", env!("CARGO_PKG_VERSION")))
         .build()
 }

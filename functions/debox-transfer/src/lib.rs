@@ -29,6 +29,11 @@ use shared::store::{Claim, ClaimOutcome, Settlement, TransferStatus, TransferSto
 
 /// Used when an invocation has no deadline (only outside Lambda).
 const LEASE_WITHOUT_DEADLINE: Duration = Duration::from_secs(30);
+/// Kept back from the deadline to record the outcome (the table's client
+/// gives up after 4 s; most writes take milliseconds).
+const SETTLE_MARGIN_MS: u64 = 3_000;
+/// Below this, DeBox is not called at all: it could not answer in time.
+const MIN_CALL_MS: u64 = 1_000;
 
 #[derive(Deserialize)]
 #[serde(
@@ -95,6 +100,15 @@ where
     Fut: Future<Output = Result<(), Refusal>>,
 {
     let serial = &transfer.serial_id;
+    // The call must end, answered or not, while there is time to record it.
+    let budget = lease_ends
+        .saturating_sub(now_ms())
+        .saturating_sub(SETTLE_MARGIN_MS);
+    if budget < MIN_CALL_MS {
+        return Err(ApiError::unavailable(
+            "too little of this invocation is left to send the transfer safely; nothing was sent, try again",
+        ));
+    }
     let claim = Claim {
         serial_id: serial.clone(),
         claim_id: claim_id(),
@@ -115,7 +129,13 @@ where
         return Err(already_requested(serial, status));
     }
 
-    let outcome = send().await;
+    let outcome = match tokio::time::timeout(Duration::from_millis(budget), send()).await {
+        Ok(outcome) => outcome,
+        Err(_) => Err(Refusal::uncertain(ApiError::new(
+            StatusCode::GATEWAY_TIMEOUT,
+            format!("{} did not answer in time", shared::debox::PROVIDER),
+        ))),
+    };
     let (settlement, answer) = match outcome {
         Ok(()) => (
             Settlement {
@@ -139,22 +159,28 @@ where
         }
     };
     tracing::info!(serial_id = %serial, outcome = settlement.status.as_str(), code = settlement.code.as_deref().unwrap_or(""), "transfer settled");
-    match store
+    let recorded = match store
         .settle(serial, &claim.claim_id, &settlement, now_ms())
         .await
     {
-        Ok(true) => {}
-        // The claim is no longer ours or the table is gone: DeBox's answer
-        // still stands for the caller; the record reads as unknown once its
-        // lease is over, so nothing will ever send this serial again.
+        Ok(true) => true,
         Ok(false) => {
-            tracing::error!(serial_id = %serial, "transfer settled but its claim was no longer ours")
+            tracing::error!(serial_id = %serial, "transfer settled but its claim was no longer ours");
+            false
         }
         Err(e) => {
-            tracing::error!(serial_id = %serial, error = %e, "transfer settled but not recorded")
+            tracing::error!(serial_id = %serial, error = %e, "transfer settled but not recorded");
+            false
         }
+    };
+    // Not recorded: DeBox's answer still stands for the caller (a success is
+    // a 200), but the record stays in_progress and reads as unknown once its
+    // lease is over, so nothing ever sends this serial again. Say so, rather
+    // than "failed", which would invite a retry that can only get a 409.
+    match answer {
+        Err(error) if !recorded => Err(with_state(error, serial, TransferStatus::Unknown)),
+        answer => answer,
     }
-    answer
 }
 
 /// 409 for a serial that is, or was, someone else's.
@@ -273,11 +299,15 @@ mod tests {
     async fn a_dead_claim_reads_as_unknown_and_is_marked_so() {
         let (store, calls) = (MemoryStore::default(), AtomicU32::new(0));
         // A claim whose lease is already over, never settled: its function died.
-        let t = transfer("s1");
-        let dead = run(&store, &t, now_ms(), "req-dead", || async {
-            std::future::pending::<Result<(), Refusal>>().await
-        });
-        let _ = tokio::time::timeout(Duration::from_millis(20), dead).await;
+        let dead = Claim {
+            serial_id: SerialId::parse("s1").unwrap(),
+            claim_id: "dead".into(),
+            lease_expires_at: now_ms() - 1,
+            verify_amount: None,
+            request_id: "req-dead".into(),
+            now_ms: now_ms() - 10_000,
+        };
+        assert_eq!(store.claim(&dead).await.unwrap(), ClaimOutcome::Claimed);
         assert_eq!(status(&store).await, TransferStatus::InProgress);
 
         let retry = attempt(&store, &calls, Ok(())).await.unwrap_err();
@@ -297,6 +327,47 @@ mod tests {
         let retry = attempt(&store, &calls, Ok(())).await.unwrap_err();
         assert_eq!(retry.detail().unwrap()["status"], "in_progress");
         assert_eq!(calls.load(Ordering::SeqCst), 0);
+    }
+
+    #[tokio::test]
+    async fn too_little_time_left_is_503_with_no_claim_and_no_call() {
+        let (store, calls) = (MemoryStore::default(), AtomicU32::new(0));
+        let late = run(
+            &store,
+            &transfer("s1"),
+            now_ms() + SETTLE_MARGIN_MS,
+            "req",
+            || async {
+                calls.fetch_add(1, Ordering::SeqCst);
+                Ok(())
+            },
+        )
+        .await
+        .unwrap_err();
+        assert_eq!(late.status().as_u16(), 503);
+        assert_eq!(calls.load(Ordering::SeqCst), 0);
+        assert_eq!(
+            store.get(&SerialId::parse("s1").unwrap()).await.unwrap(),
+            None
+        );
+    }
+
+    #[tokio::test]
+    async fn a_call_that_outlives_its_budget_is_504_and_unknown() {
+        let store = MemoryStore::default();
+        let t = transfer("s1");
+        let slow = run(
+            &store,
+            &t,
+            now_ms() + SETTLE_MARGIN_MS + MIN_CALL_MS + 50,
+            "req",
+            || async { std::future::pending::<Result<(), Refusal>>().await },
+        )
+        .await
+        .unwrap_err();
+        assert_eq!(slow.status().as_u16(), 504);
+        assert_eq!(slow.detail().unwrap()["status"], "unknown");
+        assert_eq!(status(&store).await, TransferStatus::Unknown);
     }
 
     #[tokio::test]

@@ -112,6 +112,24 @@ pub fn read(status: StatusCode, body: &[u8]) -> Result<Payload, Refusal> {
     }
 }
 
+/// A transfer's answer: a success only when DeBox says `code` 1, whatever
+/// else the body holds. A 2xx without that code (`{}`, a proxy's page)
+/// confirms nothing, so the points may or may not have moved.
+pub fn read_confirmation(status: StatusCode, body: &[u8]) -> Result<(), Refusal> {
+    let top: Option<HashMap<String, Box<RawValue>>> = serde_json::from_slice(body).ok();
+    let code = top
+        .as_ref()
+        .and_then(|t| t.get("code"))
+        .and_then(|raw| code_text(raw));
+    if status.is_success() && code.as_deref() == Some("1") {
+        return Ok(());
+    }
+    read(status, body)?;
+    Err(Refusal::uncertain(unreadable(
+        "no code 1 confirming the transfer",
+    )))
+}
+
 /// The payload: `data` when the answer is wrapped, else the answer itself.
 fn payload_of(mut top: HashMap<String, Box<RawValue>>) -> Result<Payload, ApiError> {
     match top.remove("data") {
@@ -280,6 +298,38 @@ mod tests {
             }
         }
         assert!(refused(200, r#"{"code": -2001}"#).credentials_refused);
+    }
+
+    #[test]
+    fn a_transfer_succeeds_only_on_code_one() {
+        let ok = |body: &str| read_confirmation(StatusCode::OK, body.as_bytes());
+        assert!(ok(r#"{"code": 1, "msg": "", "source": "debox"}"#).is_ok());
+        assert!(ok(r#"{"code": "1", "data": true}"#).is_ok());
+        assert!(ok(r#"{"code": 1, "data": "ok"}"#).is_ok());
+        for body in [
+            "{}",
+            r#"{"msg": "system busy"}"#,
+            "<html>",
+            r#"{"code": "ok"}"#,
+        ] {
+            let r = ok(body).unwrap_err();
+            assert_eq!(
+                (r.error.status().as_u16(), r.certainty),
+                (502, Certainty::MayHaveHappened),
+                "{body}"
+            );
+        }
+        let short = ok(r#"{"code": -7048}"#).unwrap_err();
+        assert_eq!(
+            (short.error.code(), short.certainty),
+            (Some("-7048"), Certainty::NothingHappened)
+        );
+        let moved = read_confirmation(StatusCode::FOUND, b"").unwrap_err();
+        assert_eq!(
+            moved.certainty,
+            Certainty::MayHaveHappened,
+            "a redirect confirms nothing"
+        );
     }
 
     #[test]

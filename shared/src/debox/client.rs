@@ -6,7 +6,9 @@ use std::sync::Arc;
 use serde::Serialize;
 use url::Url;
 
-use super::answer::{Payload, Refusal, read};
+use http::StatusCode;
+
+use super::answer::{Payload, Refusal, read, read_confirmation};
 use super::sign::{nonce, signature, timestamp_ms};
 use super::{Amount, PROVIDER, SerialId, TransferToken, UserId};
 use crate::ApiError;
@@ -76,13 +78,24 @@ impl DeboxClient {
             amount,
         };
         let payload = self
-            .call("/openapi/payment/order", Some(&body))
+            .call("/openapi/payment/order", Some(&body), read)
             .await
             .map_err(|r| r.error)?;
+        // The order must be the one asked for: a merchant who copies its
+        // amount into verify_amount would otherwise defeat that check.
+        let ordered: Option<Amount> = payload.decimal("amount")?.parse().ok();
+        if ordered != Some(amount) {
+            return Err(super::answer::unreadable(
+                "an order for another amount than requested",
+            ));
+        }
+        let serial_id = payload.string("serial_id")?;
+        SerialId::parse(&serial_id)
+            .map_err(|_| super::answer::unreadable("a serial_id we cannot use"))?;
         let order = Order {
             access_token: payload.string("access_token")?,
-            serial_id: payload.string("serial_id")?,
-            amount: payload.decimal("amount")?,
+            serial_id,
+            amount: amount.to_string(),
         };
         tracing::info!(serial_id = %order.serial_id, amount = %order.amount, "debox order created");
         Ok(order)
@@ -90,15 +103,18 @@ impl DeboxClient {
 
     /// Move the points. `Err` says how sure we are that nothing moved.
     pub async fn transfer(&self, transfer: &Transfer) -> Result<(), Refusal> {
-        self.call("/openapi/payment/transfer", Some(transfer))
-            .await
-            .map(|_| ())
+        self.call(
+            "/openapi/payment/transfer",
+            Some(transfer),
+            read_confirmation,
+        )
+        .await
     }
 
     /// The merchant's vBOX balance.
     pub async fn balance(&self) -> Result<Balance, ApiError> {
         let payload = self
-            .call::<()>("/openapi/payment/assert/vbox", None)
+            .call::<(), Payload>("/openapi/payment/assert/vbox", None, read)
             .await
             .map_err(|r| r.error)?;
         Ok(Balance {
@@ -110,7 +126,12 @@ impl DeboxClient {
     /// A signed POST. A request that could not even connect is certain to
     /// have done nothing; one that was sent and got no readable answer may
     /// have done anything.
-    async fn call<B: Serialize>(&self, path: &str, body: Option<&B>) -> Result<Payload, Refusal> {
+    async fn call<B: Serialize, T>(
+        &self,
+        path: &str,
+        body: Option<&B>,
+        reader: fn(StatusCode, &[u8]) -> Result<T, Refusal>,
+    ) -> Result<T, Refusal> {
         let secrets = self.secrets.get().await.map_err(Refusal::certain)?;
         let app_id = secrets.debox_app_id().map_err(Refusal::certain)?;
         let api_key = secrets.debox_api_key().map_err(Refusal::certain)?;
@@ -143,7 +164,7 @@ impl DeboxClient {
             .bytes()
             .await
             .map_err(|e| Refusal::uncertain(crate::upstream::transport_error(PROVIDER, &e)))?;
-        let answer = read(status, &bytes);
+        let answer = reader(status, &bytes);
         if let Err(refusal) = &answer {
             tracing::warn!(
                 provider = PROVIDER,

@@ -154,16 +154,24 @@ impl TransferStore for DynamoStore {
             set.push("outcome_message = :message");
             update = update.expression_attribute_values(":message", s(message));
         }
-        match update
+        let result = update
             .update_expression(format!("SET {}", set.join(", ")))
+            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
             .send()
-            .await
-        {
+            .await;
+        match result {
             Ok(_) => Ok(true),
             Err(SdkError::ServiceError(e))
                 if matches!(e.err(), UpdateItemError::ConditionalCheckFailedException(_)) =>
             {
-                Ok(false)
+                let UpdateItemError::ConditionalCheckFailedException(failed) = e.into_err() else {
+                    unreachable!("matched above")
+                };
+                // Already settled as asked by this claim: the SDK retried our
+                // own write after a lost reply.
+                let old = failed.item().and_then(record_of);
+                Ok(old
+                    .is_some_and(|old| old.claim_id == claim_id && old.status == settlement.status))
             }
             Err(e) => Err(unavailable(e)),
         }
