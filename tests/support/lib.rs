@@ -22,6 +22,11 @@ use shared::upstream::{Timeouts, http_client};
 /// The merchant's DeBox user id in every test world.
 pub const MERCHANT: &str = "merchant1";
 
+/// The test key pair Qbit's webhook events are signed with (test only: its
+/// private half is in the repository).
+pub const WEBHOOK_PRIVATE_KEY: &str = include_str!("../../events/keys/qbit-webhook-test.key.pem");
+pub const WEBHOOK_PUBLIC_KEY: &str = include_str!("../../events/keys/qbit-webhook-test.pub.pem");
+
 /// moto's endpoint. The test script starts moto and sets this; running
 /// `cargo test` alone without it fails here, saying what to do.
 pub fn moto_endpoint() -> String {
@@ -70,6 +75,7 @@ impl World {
         let api_key = unique("sk_test");
         let config = SandboxConfig {
             qbit_api_keys: vec![api_key.clone()],
+            qbit_webhook_key_pem: Some(WEBHOOK_PRIVATE_KEY.to_string()),
             ..SandboxConfig::default()
         };
         let sandbox = Sandbox::start(config, "127.0.0.1:0".parse().unwrap())
@@ -146,6 +152,52 @@ impl World {
         )
     }
 
+    /// A charge made straight at the sandbox, as Qbit would hold it; its id.
+    pub async fn charge_at_qbit(&self, amount: u64, order: &str) -> String {
+        let charge: Value = reqwest::Client::new()
+            .post(format!("{}/api/v1/charges", self.sandbox.url()))
+            .basic_auth(&self.api_key, Some(""))
+            .json(&json!({"amount": amount, "currency": "USD", "externalOrderId": order}))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        charge["id"].as_str().unwrap().to_string()
+    }
+
+    /// An item of this world's table, by key.
+    pub async fn item(
+        &self,
+        pk: &str,
+    ) -> Option<std::collections::HashMap<String, aws_sdk_dynamodb::types::AttributeValue>> {
+        self.dynamo
+            .get_item()
+            .table_name(&self.table)
+            .key(
+                "pk",
+                aws_sdk_dynamodb::types::AttributeValue::S(pk.to_string()),
+            )
+            .consistent_read(true)
+            .send()
+            .await
+            .unwrap()
+            .item
+    }
+
+    /// How many items this world's table holds.
+    pub async fn item_count(&self) -> usize {
+        self.dynamo
+            .scan()
+            .table_name(&self.table)
+            .send()
+            .await
+            .unwrap()
+            .items()
+            .len()
+    }
+
     /// Calls the sandbox received, as `{"POST /api/v1/charges": 1}`.
     pub fn calls(&self) -> Value {
         serde_json::to_value(self.sandbox.state().calls()).unwrap()
@@ -166,6 +218,7 @@ pub fn secret_json(qbit_api_key: &str) -> String {
     let app = SandboxConfig::default().debox_app;
     json!({
         "qbit_api_key": qbit_api_key,
+        "qbit_webhook_public_key": WEBHOOK_PUBLIC_KEY,
         "debox_app_id": app.app_id,
         "debox_api_key": app.api_key,
         "debox_app_secret": app.app_secret,
