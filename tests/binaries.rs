@@ -225,8 +225,41 @@ async fn the_binaries_answer_the_sample_events() {
         2
     );
 
-    // The webhook, whose issue has not landed, answers 501 in the contract's shape.
+    // Webhooks: the sample event (signed with the test key) is recorded;
+    // paying the charge in the sandbox delivers a signed event over HTTP to
+    // the function's URL, and the charge reads succeeded.
     let webhook = invoke("qbit-webhook", "qbit-webhook.json");
-    assert_eq!(webhook["statusCode"], 501, "{webhook}");
-    assert_eq!(body(&webhook)["type"], "api_error");
+    assert_eq!(webhook["statusCode"], 200, "{webhook}");
+    assert_eq!(
+        body(&webhook),
+        json!({"received": true, "duplicate": false})
+    );
+    let again = invoke("qbit-webhook", "qbit-webhook.json");
+    assert_eq!(body(&again), json!({"received": true, "duplicate": true}));
+
+    world.sandbox.state().world().webhook_url = Some(format!(
+        "http://127.0.0.1:{}/lambda-url/qbit-webhook",
+        watch.port
+    ));
+    let charge_id = charge["id"].as_str().unwrap();
+    let (event, status) = world.sandbox.pay(charge_id).await.unwrap();
+    assert_eq!(status, 200, "the function acknowledged the delivery");
+    let state = world
+        .item(&format!("charge#{charge_id}"))
+        .await
+        .expect("charge item");
+    assert_eq!(state["status"].as_s().unwrap(), "succeeded");
+    assert_eq!(state["last_event_id"].as_s().unwrap(), &event.id);
+    assert_eq!(world.sandbox.redeliver(&event.id).await, Some(200));
+
+    // Idempotency-Key: the second invocation replays the first.
+    let first = invoke("create-charge", "create-charge-idempotent.json");
+    let replay = invoke("create-charge", "create-charge-idempotent.json");
+    assert_eq!(
+        (first["statusCode"].as_u64(), replay["statusCode"].as_u64()),
+        (Some(200), Some(200))
+    );
+    assert_eq!(replay["headers"]["idempotent-replayed"], "true", "{replay}");
+    assert_eq!(replay["body"], first["body"]);
+    assert_eq!(world.sandbox.state().calls_to("POST /api/v1/charges"), 2);
 }

@@ -8,17 +8,16 @@
 //! call (bad input, no token) keeps nothing under its key.
 
 use http::{HeaderName, HeaderValue, StatusCode};
-use lambda_http::{Body, Request, RequestExt, Response};
+use lambda_http::{Body, Request, Response};
 use rand::Rng;
 use serde::Serialize;
 use serde_json::value::RawValue;
 use shared::ApiError;
-use shared::http::{IdempotencyKey, Reply, fingerprint, json_body, request_id, respond};
+use shared::http::{
+    IdempotencyKey, Reply, fingerprint, invocation_deadline, json_body, request_id, respond,
+};
 use shared::qbit::{NewCharge, QbitClient};
 use shared::store::{DynamoStore, KeyClaim, KeyState};
-
-/// Used when an invocation has no deadline (only outside Lambda).
-const LEASE_WITHOUT_DEADLINE_MS: u64 = 30_000;
 
 #[derive(Serialize)]
 struct Created<'a> {
@@ -46,11 +45,7 @@ async fn create(qbit: &QbitClient, store: &DynamoStore, req: &Request) -> Result
     let print = fingerprint(&canonical);
     let claim_id = format!("{:032x}", rand::rng().random::<u128>());
     let now = now_ms();
-    let lease_ends = req
-        .lambda_context_ref()
-        .map(|ctx| ctx.deadline)
-        .filter(|d| *d > 0)
-        .unwrap_or(now + LEASE_WITHOUT_DEADLINE_MS);
+    let lease_ends = invocation_deadline(req, now);
 
     match store
         .claim_key(&key, &print, &claim_id, lease_ends, now)

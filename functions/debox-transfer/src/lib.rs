@@ -18,17 +18,15 @@ use std::future::Future;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use http::StatusCode;
-use lambda_http::{Body, Request, RequestExt, Response};
+use lambda_http::{Body, Request, Response};
 use rand::Rng;
 use serde::Deserialize;
 use serde_json::{Value, json};
 use shared::ApiError;
 use shared::debox::{Amount, Certainty, DeboxClient, Refusal, SerialId, Transfer, TransferToken};
-use shared::http::{Reply, json_body, request_id, respond};
+use shared::http::{Reply, invocation_deadline, json_body, request_id, respond};
 use shared::store::{Claim, ClaimOutcome, Settlement, TransferStatus, TransferStore};
 
-/// Used when an invocation has no deadline (only outside Lambda).
-const LEASE_WITHOUT_DEADLINE: Duration = Duration::from_secs(30);
 /// Kept back from the deadline to record the outcome (the table's client
 /// gives up after 4 s; most writes take milliseconds).
 const SETTLE_MARGIN_MS: u64 = 3_000;
@@ -55,17 +53,12 @@ pub async fn handle<S: TransferStore>(
     let request_id = request_id(&req);
     let result = async {
         let body: TransferBody = json_body(&req)?;
-        let deadline = req
-            .lambda_context_ref()
-            .map(|ctx| ctx.deadline)
-            .filter(|d| *d > 0);
         let transfer = Transfer {
             access_token: body.access_token,
             serial_id: body.serial_id,
             verify_amount: body.verify_amount,
         };
-        let lease_ends =
-            deadline.unwrap_or_else(|| now_ms() + LEASE_WITHOUT_DEADLINE.as_millis() as u64);
+        let lease_ends = invocation_deadline(&req, now_ms());
         run(store, &transfer, lease_ends, &request_id, || {
             debox.transfer(&transfer)
         })

@@ -9,4 +9,6 @@ mod response;
 pub use body::{MAX_BODY_BYTES, json_body, parse_json, raw_json_body};
 pub use idempotency_key::{IdempotencyKey, fingerprint};
 pub use query::QueryParams;
-pub use response::{Reply, not_implemented, request_id, respond};
+pub use response::{
+    FUNCTION_TIMEOUT_MS, Reply, invocation_deadline, not_implemented, request_id, respond,
+};

@@ -62,6 +62,23 @@ pub fn request_id(req: &Request) -> String {
         .unwrap_or_else(|| "unknown".to_string())
 }
 
+/// The functions' timeout in the SAM template: the deadline assumed when
+/// the invocation does not give a believable one.
+pub const FUNCTION_TIMEOUT_MS: u64 = 15_000;
+
+/// When this invocation ends (Unix ms), as Lambda's runtime says. A deadline
+/// that is missing, or already past when the invocation starts, cannot come
+/// from Lambda (`cargo lambda watch` sends a constant 600000, that is, 1970):
+/// then the function's own timeout is assumed, never more.
+pub fn invocation_deadline(req: &Request, now_ms: u64) -> u64 {
+    req.lambda_context_ref()
+        .map(|ctx| ctx.deadline)
+        .filter(|deadline| *deadline > now_ms)
+        .map_or(now_ms + FUNCTION_TIMEOUT_MS, |deadline| {
+            deadline.min(now_ms + 15 * 60 * 1000)
+        })
+}
+
 /// Turn a handler's result into the response API Gateway sends back.
 pub fn respond(request_id: &str, result: Result<Reply, ApiError>) -> Response<Body> {
     let (status, body, extra) = match result {
@@ -110,6 +127,29 @@ fn log_error(error: &ApiError) {
 mod tests {
     use super::*;
     use serde_json::{Value, json};
+
+    #[test]
+    fn a_deadline_in_the_past_or_missing_means_the_function_timeout() {
+        let now = 1_800_000_000_000;
+        let with = |deadline: u64| {
+            let mut ctx = lambda_http::Context::default();
+            ctx.deadline = deadline;
+            let req: Request = http::Request::builder().body(Body::Empty).unwrap();
+            invocation_deadline(&req.with_lambda_context(ctx), now)
+        };
+        assert_eq!(with(now + 9_000), now + 9_000);
+        assert_eq!(
+            with(600_000),
+            now + FUNCTION_TIMEOUT_MS,
+            "cargo lambda watch's constant"
+        );
+        assert_eq!(with(0), now + FUNCTION_TIMEOUT_MS);
+        let no_context: Request = http::Request::builder().body(Body::Empty).unwrap();
+        assert_eq!(
+            invocation_deadline(&no_context, now),
+            now + FUNCTION_TIMEOUT_MS
+        );
+    }
 
     #[test]
     fn errors_carry_the_contract_body_and_request_id() {
