@@ -2,7 +2,8 @@
 # Starts the whole bundle on this machine and shows it working:
 #   moto (Secrets Manager, DynamoDB) -> the payments secret and table -> the
 #   provider sandbox -> the six functions under `cargo lambda watch` -> a
-#   charge created, opened on the hosted page, and listed; a DeBox order and
+#   charge created, opened on the hosted page, paid, its signed webhook
+#   recorded, and listed; an Idempotency-Key replayed; a DeBox order and
 #   transfer, the duplicate refused with -2016, and the balance moving.
 # Then keeps running until Ctrl-C, and stops everything it started.
 #
@@ -34,13 +35,17 @@ DEBOX_APP_ID=app_local
 DEBOX_API_KEY=debox_key_local
 DEBOX_APP_SECRET=debox_secret_local
 MERCHANT=merchant1
+# Test-only key pair: the sandbox signs webhooks with the private half, the
+# secret holds the public half (events/qbit-webhook.json is signed with it).
+WEBHOOK_KEY=events/keys/qbit-webhook-test.key.pem
+WEBHOOK_PUBLIC_KEY=events/keys/qbit-webhook-test.pub.pem
 
 step "starting moto"
 start_moto "$MOTO_PORT"
 echo "moto: $MOTO_ENDPOINT"
-.venv/bin/python scripts/seed_local.py "$MOTO_ENDPOINT" "$SECRET_ID" \
-  "{\"qbit_api_key\": \"$QBIT_API_KEY\", \"debox_app_id\": \"$DEBOX_APP_ID\", \"debox_api_key\": \"$DEBOX_API_KEY\", \"debox_app_secret\": \"$DEBOX_APP_SECRET\"}" \
-  "$TABLE"
+QBIT_API_KEY=$QBIT_API_KEY DEBOX_APP_ID=$DEBOX_APP_ID DEBOX_API_KEY=$DEBOX_API_KEY \
+  DEBOX_APP_SECRET=$DEBOX_APP_SECRET QBIT_WEBHOOK_PUBLIC_KEY_FILE=$WEBHOOK_PUBLIC_KEY \
+  .venv/bin/python scripts/seed_local.py "$MOTO_ENDPOINT" "$SECRET_ID" "$TABLE"
 
 step "building the sandbox and the six functions"
 cargo build --quiet --bins
@@ -49,7 +54,8 @@ step "starting the provider sandbox"
 start_in_background "$RUN_DIR/sandbox.log" target/debug/sandbox \
   --addr "127.0.0.1:$SANDBOX_PORT" --qbit-api-key "$QBIT_API_KEY" \
   --debox-app-id "$DEBOX_APP_ID" --debox-api-key "$DEBOX_API_KEY" --debox-app-secret "$DEBOX_APP_SECRET" \
-  --debox-merchant "$MERCHANT" --debox-merchant-balance 1000
+  --debox-merchant "$MERCHANT" --debox-merchant-balance 1000 \
+  --qbit-webhook-key "$WEBHOOK_KEY" --qbit-webhook-url "http://127.0.0.1:$LAMBDA_PORT/lambda-url/qbit-webhook"
 SANDBOX_URL=$(wait_for_line "$RUN_DIR/sandbox.log" "sandbox listening on " 30)
 echo "sandbox: $SANDBOX_URL"
 
@@ -96,6 +102,33 @@ body = json.loads(json.load(open(sys.argv[1]))["body"])
 print(body["charge"]["paymentPageUrl"], body["accessToken"])' "$RUN_DIR/last-create-charge.json")
 curl -sf -H "Authorization: Bearer $TOKEN" "$PAGE"; echo
 
+step "the buyer pays in the sandbox: Qbit delivers a signed charge.succeeded to qbit-webhook"
+CHARGE_ID=$(.venv/bin/python -c '
+import json, sys
+print(json.loads(json.load(open(sys.argv[1]))["body"])["charge"]["id"])' "$RUN_DIR/last-create-charge.json")
+curl -sf -X POST "$SANDBOX_URL/_sandbox/qbit/charges/$CHARGE_ID/pay" | tee "$RUN_DIR/pay.json"; echo
+.venv/bin/python - "$RUN_DIR/pay.json" "$MOTO_ENDPOINT" "$TABLE" "$CHARGE_ID" <<'PY'
+import json, sys
+import boto3
+pay, endpoint, table, charge = json.load(open(sys.argv[1])), sys.argv[2], sys.argv[3], sys.argv[4]
+item = boto3.client("dynamodb", endpoint_url=endpoint, region_name="us-east-1",
+                    aws_access_key_id="test", aws_secret_access_key="test").get_item(
+    TableName=table, Key={"pk": {"S": f"charge#{charge}"}}, ConsistentRead=True).get("Item", {})
+status = item.get("status", {}).get("S")
+print(f"webhook answered HTTP {pay['webhook_status']}; charge#{charge} in the table: status={status}")
+sys.exit(0 if pay["webhook_status"] == 200 and status == "succeeded" else 1)
+PY
+
+step "create-charge with an Idempotency-Key, twice: the second is replayed, Qbit called once"
+invoke create-charge events/create-charge-idempotent.json
+invoke create-charge events/create-charge-idempotent.json
+.venv/bin/python -c '
+import json, sys
+answer = json.load(open(sys.argv[1]))
+replayed = answer["headers"].get("idempotent-replayed")
+print(f"idempotent-replayed: {replayed}")
+sys.exit(0 if replayed == "true" else 1)' "$RUN_DIR/last-create-charge.json"
+
 step "list-charges  (cargo lambda invoke list-charges --data-file events/list-charges.json)"
 invoke list-charges events/list-charges.json
 
@@ -136,6 +169,8 @@ The bundle is running. Try:
   cargo lambda invoke list-charges  -A 127.0.0.1 -P $LAMBDA_PORT --data-file events/list-charges.json
   cargo lambda invoke vbox-balance  -A 127.0.0.1 -P $LAMBDA_PORT --data-file events/vbox-balance.json
   cargo lambda invoke debox-order   -A 127.0.0.1 -P $LAMBDA_PORT --data-file events/debox-order.json
+  cargo lambda invoke qbit-webhook  -A 127.0.0.1 -P $LAMBDA_PORT --data-file events/qbit-webhook.json
+  curl -s -X POST $SANDBOX_URL/_sandbox/qbit/charges/<charge id>/pay
   curl -s -X POST http://127.0.0.1:$LAMBDA_PORT/lambda-url/create-charge \\
        -H 'content-type: application/json' \\
        -d '{"amount": 2500, "currency": "USD", "externalOrderId": "order-7"}'
