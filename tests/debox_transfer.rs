@@ -394,12 +394,7 @@ async fn user_pays_transfers_without_verify_amount() {
 async fn an_unreachable_table_is_503_and_debox_is_never_called() {
     let world = World::start().await;
     let order = order(&world).await;
-    let closed = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap();
-    let sdk = bundle_tests::aws_config(&format!("http://{closed}")).await;
-    let down = shared::store::DynamoStore::new(aws_sdk_dynamodb::Client::new(&sdk), &world.table);
+    let down = bundle_tests::unreachable_store(&world.table).await;
     let request = Event::new("POST", "/debox/transfers")
         .json_body(&transfer_body(&order))
         .request("req-down");

@@ -1,7 +1,7 @@
 //! `list-charges` against the sandbox and moto, over real HTTP.
 
 use bundle_tests::{Answer, Event, World};
-use serde_json::{Value, json};
+use serde_json::json;
 
 async fn list(world: &World, query: &str) -> Answer {
     let request = Event::new("GET", "/charges")
@@ -12,20 +12,9 @@ async fn list(world: &World, query: &str) -> Answer {
 
 /// Three charges made straight at the sandbox, ids oldest first.
 async fn three_charges(world: &World) -> Vec<String> {
-    let client = reqwest::Client::new();
     let mut ids = Vec::new();
-    for (i, amount) in [100, 200, 300].iter().enumerate() {
-        let charge: Value = client
-            .post(format!("{}/api/v1/charges", world.sandbox.url()))
-            .basic_auth(&world.api_key, Some(""))
-            .json(&json!({"amount": amount, "currency": "USD", "externalOrderId": format!("o{i}")}))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        ids.push(charge["id"].as_str().unwrap().to_string());
+    for (i, amount) in [100, 200, 300].into_iter().enumerate() {
+        ids.push(world.charge_at_qbit(amount, &format!("o{i}")).await);
     }
     ids
 }

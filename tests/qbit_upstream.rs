@@ -108,13 +108,10 @@ async fn a_slow_or_hung_provider_is_504() {
 async fn an_unreachable_provider_is_502() {
     let world = World::start().await;
     // A port that was free a moment ago: nothing listens there.
-    let closed = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap();
+    let closed = bundle_tests::closed_address();
     let qbit = QbitClient::new(
         shared::upstream::http_client(Timeouts::default()).unwrap(),
-        format!("http://{closed}").parse().unwrap(),
+        closed.parse().unwrap(),
         world.secrets(),
     );
     assert_error(&create(&qbit).await, 502, "api_error");

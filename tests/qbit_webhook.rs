@@ -252,12 +252,7 @@ async fn a_store_failure_is_503_and_the_retry_is_processed_not_a_duplicate() {
         .settle_charge(&charge, "charge.succeeded")
         .unwrap();
 
-    let closed = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap();
-    let sdk = bundle_tests::aws_config(&format!("http://{closed}")).await;
-    let down = DynamoStore::new(aws_sdk_dynamodb::Client::new(&sdk), &world.table);
+    let down = bundle_tests::unreachable_store(&world.table).await;
     let failed = deliver_with(&world, &down, &event.body, Some(&event.signature)).await;
     assert_eq!(failed.status, 503, "{}", failed.text);
     assert_eq!(failed.json()["type"], "api_error");

@@ -17,6 +17,14 @@ pub mod upstream;
 
 pub use error::{ApiError, ErrorType};
 
+/// Now, in Unix milliseconds.
+pub fn now_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0)
+}
+
 /// Bytes as lowercase hex (digests in signatures and fingerprints).
 pub fn lower_hex(bytes: &[u8]) -> String {
     use std::fmt::Write;

@@ -204,6 +204,22 @@ impl World {
     }
 }
 
+/// `http://127.0.0.1:<port>` where nothing listens (the port was free a
+/// moment ago).
+pub fn closed_address() -> String {
+    let addr = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
+    format!("http://{addr}")
+}
+
+/// The store on `table`, reached through an address where nothing listens.
+pub async fn unreachable_store(table: &str) -> DynamoStore {
+    let sdk = aws_config(&closed_address()).await;
+    DynamoStore::new(aws_sdk_dynamodb::Client::new(&sdk), table)
+}
+
 /// A store for requests that send no Idempotency-Key, which never touch it.
 pub async fn keyless_store() -> DynamoStore {
     let sdk = aws_config(&moto_endpoint()).await;

@@ -12,12 +12,12 @@ use lambda_http::{Body, Request, Response};
 use rand::Rng;
 use serde::Serialize;
 use serde_json::value::RawValue;
-use shared::ApiError;
 use shared::http::{
     IdempotencyKey, Reply, fingerprint, invocation_deadline, json_body, request_id, respond,
 };
 use shared::qbit::{NewCharge, QbitClient};
 use shared::store::{DynamoStore, KeyClaim, KeyState};
+use shared::{ApiError, now_ms};
 
 #[derive(Serialize)]
 struct Created<'a> {
@@ -103,11 +103,4 @@ async fn create_charge(qbit: &QbitClient, charge: &NewCharge) -> Result<Reply, (
         access_token: token.as_str(),
     })
     .map_err(|e| (e, true))
-}
-
-fn now_ms() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis() as u64)
-        .unwrap_or(0)
 }

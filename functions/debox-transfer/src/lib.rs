@@ -15,17 +15,17 @@
 //! payment must not.
 
 use std::future::Future;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use http::StatusCode;
 use lambda_http::{Body, Request, Response};
 use rand::Rng;
 use serde::Deserialize;
 use serde_json::{Value, json};
-use shared::ApiError;
 use shared::debox::{Amount, Certainty, DeboxClient, Refusal, SerialId, Transfer, TransferToken};
 use shared::http::{Reply, invocation_deadline, json_body, request_id, respond};
 use shared::store::{Claim, ClaimOutcome, Settlement, TransferStatus, TransferStore};
+use shared::{ApiError, now_ms};
 
 /// Kept back from the deadline to record the outcome (the table's client
 /// gives up after 4 s; most writes take milliseconds).
@@ -66,13 +66,6 @@ pub async fn handle<S: TransferStore>(
     }
     .await;
     respond(&request_id, result)
-}
-
-pub fn now_ms() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_millis() as u64)
-        .unwrap_or(0)
 }
 
 fn claim_id() -> String {

@@ -9,11 +9,11 @@
 
 use lambda_http::{Body, Request, Response};
 use serde_json::json;
-use shared::ApiError;
 use shared::http::{Reply, raw_json_body, request_id, respond};
 use shared::qbit::webhook::{Event, SIGNATURE_HEADER, WebhookKey};
 use shared::secrets::Secrets;
 use shared::store::{DynamoStore, Recorded};
+use shared::{ApiError, now_ms};
 
 pub async fn handle(secrets: &Secrets, store: &DynamoStore, req: Request) -> Response<Body> {
     respond(&request_id(&req), receive(secrets, store, &req).await)
@@ -43,11 +43,4 @@ async fn receive(secrets: &Secrets, store: &DynamoStore, req: &Request) -> Resul
         "webhook recorded"
     );
     Reply::json(&json!({"received": true, "duplicate": duplicate}))
-}
-
-fn now_ms() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis() as u64)
-        .unwrap_or(0)
 }
