@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs every test, on a fresh machine too: installs what is missing, starts
-# moto, then checks formatting and lints, runs the unit and integration
+# moto, then checks formatting and lints, checks the SAM template offline,
+# runs the unit and integration
 # tests (the handlers and the real binaries against the sandbox and moto,
 # over real HTTP) and the local run's demonstration, and stops all it started.
 set -euo pipefail
@@ -16,6 +17,11 @@ cargo fmt --all -- --check
 
 step "cargo clippy"
 cargo clippy --locked --workspace --all-targets -- -D warnings
+
+step "template.yaml: cfn-lint, the SAM transform run here then cfn-lint, and the checks against the code"
+.venv/bin/cfn-lint template.yaml
+.venv/bin/python scripts/check_template.py template.yaml
+.venv/bin/python scripts/test_template.py
 
 step "starting moto"
 start_moto 0
