@@ -52,6 +52,8 @@ impl Watch {
             "AWS_ACCESS_KEY_ID=test".into(),
             "AWS_SECRET_ACCESS_KEY=test".into(),
             "AWS_REGION=us-east-1".into(),
+            // As the template sets it (LoggingConfig: LogFormat: JSON).
+            "AWS_LAMBDA_LOG_FORMAT=JSON".into(),
         ];
         let mut command = cargo_lambda();
         command.args([
@@ -262,4 +264,60 @@ async fn the_binaries_answer_the_sample_events() {
     assert_eq!(replay["headers"]["idempotent-replayed"], "true", "{replay}");
     assert_eq!(replay["body"], first["body"]);
     assert_eq!(world.sandbox.state().calls_to("POST /api/v1/charges"), 2);
+
+    // What operators get: JSON lines carrying the Lambda request id and, for
+    // money, the serial or event and the outcome; never a secret or token.
+    let log = std::fs::read_to_string(
+        workspace_root().join(format!("target/cargo-lambda-watch-{}.log", watch.port)),
+    )
+    .unwrap();
+    let lines: Vec<Value> = log
+        .lines()
+        .filter_map(|l| serde_json::from_str(l).ok())
+        .collect();
+    let find = |message: &str, key: &str, value: &Value| {
+        lines
+            .iter()
+            .find(|l| l["fields"]["message"] == message && l["fields"][key] == *value)
+            .unwrap_or_else(|| panic!("no {message:?} line with {key} = {value}:\n{log}"))
+            .clone()
+    };
+    let settled = find("transfer settled", "serial_id", &order["serial_id"]);
+    assert_eq!(settled["fields"]["outcome"], "succeeded");
+    assert_eq!(
+        settled["span"]["requestId"],
+        transferred["headers"]["x-request-id"]
+    );
+    let recorded = find("webhook recorded", "event_id", &json!(event.id));
+    assert_eq!(recorded["fields"]["charge_id"], json!(charge_id));
+    assert!(
+        recorded["span"]["requestId"]
+            .as_str()
+            .is_some_and(|id| !id.is_empty())
+    );
+    let metric = lines
+        .iter()
+        .find(|l| l["serial_id"] == order["serial_id"] && l["Outcome"] == "succeeded")
+        .expect("a Transfers metric line for the transfer");
+    assert_eq!(
+        metric["_aws"]["CloudWatchMetrics"][0]["Namespace"],
+        "PaymentsBundle"
+    );
+
+    let app = sandbox::SandboxConfig::default().debox_app;
+    let access_token = body(&created)["accessToken"].as_str().unwrap().to_string();
+    let secrets = [
+        ("the Qbit API key", world.api_key.clone()),
+        ("the DeBox API key", app.api_key),
+        ("the DeBox app secret", app.app_secret),
+        (
+            "a DeBox transfer token",
+            order["access_token"].as_str().unwrap().to_string(),
+        ),
+        ("a Qbit access token", access_token),
+        ("a webhook signature", event.signature.clone()),
+    ];
+    for (what, secret) in secrets {
+        assert!(!log.contains(&secret), "{what} reached the log");
+    }
 }

@@ -10,6 +10,7 @@ pub mod config;
 pub mod debox;
 pub mod error;
 pub mod http;
+pub mod metrics;
 pub mod qbit;
 pub mod secrets;
 pub mod store;

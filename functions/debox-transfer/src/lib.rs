@@ -112,6 +112,7 @@ where
             let _ = store.mark_abandoned(&record, now).await;
         }
         tracing::info!(serial_id = %serial, status = status.as_str(), "transfer refused: serial already claimed");
+        shared::metrics::transfer_outcome("duplicate", serial.as_str());
         return Err(already_requested(serial, status));
     }
 
@@ -145,6 +146,7 @@ where
         }
     };
     tracing::info!(serial_id = %serial, outcome = settlement.status.as_str(), code = settlement.code.as_deref().unwrap_or(""), "transfer settled");
+    shared::metrics::transfer_outcome(settlement.status.as_str(), serial.as_str());
     let recorded = match store
         .settle(serial, &claim.claim_id, &settlement, now_ms())
         .await
