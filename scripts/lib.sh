@@ -26,6 +26,20 @@ ensure_tools() {
   export PATH="$PWD/.venv/bin:$PATH"
 }
 
+# The SAM CLI in .venv-sam, reinstalled only when its requirements change.
+ensure_sam() {
+  if [ ! -x .venv-sam/bin/python ]; then
+    step "creating .venv-sam"
+    python3 -m venv .venv-sam
+  fi
+  local stamp=".venv-sam/.installed-$(sha256sum scripts/requirements-sam.txt | cut -c1-16)"
+  if [ ! -f "$stamp" ]; then
+    step "installing the SAM CLI into .venv-sam"
+    .venv-sam/bin/pip install --quiet --disable-pip-version-check -r scripts/requirements-sam.txt
+    touch "$stamp"
+  fi
+}
+
 # A free TCP port on 127.0.0.1.
 free_port() {
   .venv/bin/python -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'

@@ -10,6 +10,7 @@ RUN_DIR="$PWD/.local/test"
 source scripts/lib.sh
 
 ensure_tools
+ensure_sam
 trap stop_started EXIT
 
 step "cargo fmt --check"
@@ -18,7 +19,10 @@ cargo fmt --all -- --check
 step "cargo clippy"
 cargo clippy --locked --workspace --all-targets -- -D warnings
 
-step "template.yaml: cfn-lint, the SAM transform run here then cfn-lint, and the checks against the code"
+step "template.yaml: sam validate --lint, cfn-lint, the SAM transform run here then cfn-lint, and the checks against the code"
+# Offline: no credentials, telemetry off; a region only names the partition.
+env -u AWS_ACCESS_KEY_ID -u AWS_SECRET_ACCESS_KEY -u AWS_SESSION_TOKEN -u AWS_PROFILE \
+  AWS_DEFAULT_REGION=us-east-1 SAM_CLI_TELEMETRY=0 .venv-sam/bin/sam validate --lint
 .venv/bin/cfn-lint template.yaml
 .venv/bin/python scripts/check_template.py template.yaml
 .venv/bin/python scripts/test_template.py
