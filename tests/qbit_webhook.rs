@@ -39,6 +39,17 @@ fn text(
         .unwrap_or_else(|_| format!("{:?}", value.as_bool().unwrap()))
 }
 
+/// A charge at Qbit, paid: its id and the signed `charge.succeeded` event.
+async fn paid_charge(world: &World, amount: u64, order: &str) -> (String, sandbox::SignedEvent) {
+    let charge = world.charge_at_qbit(amount, order).await;
+    let event = world
+        .sandbox
+        .state()
+        .settle_charge(&charge, "charge.succeeded")
+        .unwrap();
+    (charge, event)
+}
+
 fn ok(answer: &Answer, duplicate: bool) {
     assert_eq!(answer.status, 200, "{}", answer.text);
     assert_eq!(
@@ -50,12 +61,7 @@ fn ok(answer: &Answer, duplicate: bool) {
 #[tokio::test]
 async fn a_valid_event_is_recorded_and_moves_the_charge() {
     let world = World::start().await;
-    let charge = world.charge_at_qbit(1000, "order-42").await;
-    let event = world
-        .sandbox
-        .state()
-        .settle_charge(&charge, "charge.succeeded")
-        .unwrap();
+    let (charge, event) = paid_charge(&world, 1000, "order-42").await;
 
     let answer = deliver(&world, &event.body, Some(&event.signature)).await;
     ok(&answer, false);
@@ -91,12 +97,7 @@ async fn a_valid_event_is_recorded_and_moves_the_charge() {
 #[tokio::test]
 async fn a_duplicate_delivery_is_acknowledged_and_changes_nothing() {
     let world = World::start().await;
-    let charge = world.charge_at_qbit(500, "o").await;
-    let event = world
-        .sandbox
-        .state()
-        .settle_charge(&charge, "charge.succeeded")
-        .unwrap();
+    let (charge, event) = paid_charge(&world, 500, "o").await;
     ok(
         &deliver(&world, &event.body, Some(&event.signature)).await,
         false,
@@ -121,12 +122,7 @@ async fn a_duplicate_delivery_is_acknowledged_and_changes_nothing() {
 #[tokio::test]
 async fn forged_or_unsigned_events_are_401_and_nothing_is_written() {
     let world = World::start().await;
-    let charge = world.charge_at_qbit(500, "o").await;
-    let event = world
-        .sandbox
-        .state()
-        .settle_charge(&charge, "charge.succeeded")
-        .unwrap();
+    let (_, event) = paid_charge(&world, 500, "o").await;
     let tampered = event.body.replace("\"amount\":500", "\"amount\":5");
     assert_ne!(tampered, event.body);
     let other_key = SigningKey::new(None).unwrap().sign(event.body.as_bytes());
@@ -165,12 +161,7 @@ async fn forged_or_unsigned_events_are_401_and_nothing_is_written() {
 #[tokio::test]
 async fn a_base64_encoded_body_is_verified_after_decoding() {
     let world = World::start().await;
-    let charge = world.charge_at_qbit(700, "o").await;
-    let event = world
-        .sandbox
-        .state()
-        .settle_charge(&charge, "charge.succeeded")
-        .unwrap();
+    let (charge, event) = paid_charge(&world, 700, "o").await;
     let mut raw: Value = serde_json::from_str(
         &std::fs::read_to_string(concat!(
             env!("CARGO_MANIFEST_DIR"),
@@ -245,12 +236,7 @@ async fn unknown_event_types_are_recorded_and_acknowledged() {
 #[tokio::test]
 async fn a_store_failure_is_503_and_the_retry_is_processed_not_a_duplicate() {
     let world = World::start().await;
-    let charge = world.charge_at_qbit(1000, "o").await;
-    let event = world
-        .sandbox
-        .state()
-        .settle_charge(&charge, "charge.succeeded")
-        .unwrap();
+    let (charge, event) = paid_charge(&world, 1000, "o").await;
 
     let down = bundle_tests::unreachable_store(&world.table).await;
     let failed = deliver_with(&world, &down, &event.body, Some(&event.signature)).await;
@@ -281,12 +267,7 @@ async fn a_secret_without_the_public_key_is_500_and_nothing_is_written() {
         .unwrap()
         .remove("qbit_webhook_public_key");
     world.put_secret(secret.to_string()).await;
-    let charge = world.charge_at_qbit(1, "o").await;
-    let event = world
-        .sandbox
-        .state()
-        .settle_charge(&charge, "charge.succeeded")
-        .unwrap();
+    let (_, event) = paid_charge(&world, 1, "o").await;
     let answer = deliver(&world, &event.body, Some(&event.signature)).await;
     assert_eq!(answer.status, 500, "{}", answer.text);
     assert_eq!(
