@@ -166,3 +166,41 @@ async fn the_sample_event_with_a_key_replays() {
     assert_eq!(second.header("idempotent-replayed"), Some("true"));
     assert_eq!(world.sandbox.state().calls_to(CHARGES), 1);
 }
+
+/// A resent claim of our own (its reply lost) is still ours.
+#[tokio::test]
+async fn a_retried_key_claim_of_our_own_is_still_ours() {
+    use shared::store::KeyClaim;
+    let world = World::start().await;
+    let store = world.store();
+    let headers = {
+        let mut h = lambda_http::http::HeaderMap::new();
+        h.insert("idempotency-key", "key-retried".parse().unwrap());
+        h
+    };
+    let key = shared::http::IdempotencyKey::from_headers(&headers)
+        .unwrap()
+        .unwrap();
+    let now = bundle_tests::now_ms();
+    assert_eq!(
+        store
+            .claim_key(&key, "print", "claim-a", now + 10_000, now)
+            .await
+            .unwrap(),
+        KeyClaim::Claimed
+    );
+    assert_eq!(
+        store
+            .claim_key(&key, "print", "claim-a", now + 10_000, now)
+            .await
+            .unwrap(),
+        KeyClaim::Claimed
+    );
+    assert!(matches!(
+        store
+            .claim_key(&key, "print", "claim-b", now + 10_000, now)
+            .await
+            .unwrap(),
+        KeyClaim::Taken(_)
+    ));
+}

@@ -447,3 +447,59 @@ async fn bad_input_is_refused_with_no_call_and_no_record() {
     assert_eq!(world.calls(), json!({}));
     assert_eq!(record(&world, &json!("s1")).await, None);
 }
+
+/// The SDK may resend a conditional write whose reply was lost; the resend
+/// then meets our own record. It is still our claim (DeBox has not been
+/// called yet), not someone else's: otherwise the first request would get a
+/// 409 for a transfer never sent, and the serial would end `unknown`.
+#[tokio::test]
+async fn a_retried_claim_of_our_own_is_still_ours() {
+    use shared::store::{Claim, ClaimOutcome};
+    let world = World::start().await;
+    let store = world.store();
+    let claim = Claim {
+        serial_id: SerialId::parse("s-retried").unwrap(),
+        claim_id: "claim-a".into(),
+        lease_expires_at: now_ms() + 10_000,
+        verify_amount: None,
+        request_id: "r".into(),
+        now_ms: now_ms(),
+    };
+    assert_eq!(store.claim(&claim).await.unwrap(), ClaimOutcome::Claimed);
+    assert_eq!(
+        store.claim(&claim).await.unwrap(),
+        ClaimOutcome::Claimed,
+        "our own write, resent"
+    );
+    let other = Claim {
+        claim_id: "claim-b".into(),
+        ..claim.clone()
+    };
+    assert!(
+        matches!(store.claim(&other).await.unwrap(), ClaimOutcome::Taken(r) if r.claim_id == "claim-a")
+    );
+
+    // Once settled, even the same claim id is refused: nothing is sent twice.
+    let done = shared::store::Settlement {
+        status: TransferStatus::Succeeded,
+        code: None,
+        message: None,
+    };
+    assert!(
+        store
+            .settle(&claim.serial_id, "claim-a", &done, now_ms())
+            .await
+            .unwrap()
+    );
+    assert!(
+        store
+            .settle(&claim.serial_id, "claim-a", &done, now_ms())
+            .await
+            .unwrap(),
+        "a resent settle is ours too"
+    );
+    assert!(matches!(
+        store.claim(&claim).await.unwrap(),
+        ClaimOutcome::Taken(_)
+    ));
+}

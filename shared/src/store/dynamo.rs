@@ -31,6 +31,42 @@ pub(crate) fn n(value: u64) -> AttributeValue {
     AttributeValue::N(value.to_string())
 }
 
+/// A PutItem refused by its condition: the old item, when DynamoDB sent it
+/// with the refusal. Any other failure: the store is unavailable.
+pub(crate) fn put_refused<R: std::fmt::Debug>(
+    error: SdkError<PutItemError, R>,
+) -> Result<Option<Item>, StoreUnavailable> {
+    match error {
+        SdkError::ServiceError(e)
+            if matches!(e.err(), PutItemError::ConditionalCheckFailedException(_)) =>
+        {
+            match e.into_err() {
+                PutItemError::ConditionalCheckFailedException(failed) => Ok(failed.item),
+                _ => Ok(None),
+            }
+        }
+        other => Err(unavailable(other)),
+    }
+}
+
+/// An UpdateItem refused by its condition: the old item, when DynamoDB sent
+/// it with the refusal. Any other failure: the store is unavailable.
+pub(crate) fn update_refused<R: std::fmt::Debug>(
+    error: SdkError<UpdateItemError, R>,
+) -> Result<Option<Item>, StoreUnavailable> {
+    match error {
+        SdkError::ServiceError(e)
+            if matches!(e.err(), UpdateItemError::ConditionalCheckFailedException(_)) =>
+        {
+            match e.into_err() {
+                UpdateItemError::ConditionalCheckFailedException(failed) => Ok(failed.item),
+                _ => Ok(None),
+            }
+        }
+        other => Err(unavailable(other)),
+    }
+}
+
 pub(crate) fn unavailable<E: std::error::Error + 'static, R: std::fmt::Debug>(
     error: SdkError<E, R>,
 ) -> StoreUnavailable {
@@ -106,25 +142,22 @@ impl TransferStore for DynamoStore {
         if let Some(amount) = claim.verify_amount {
             put = put.item("verify_amount", s(amount.to_string()));
         }
-        match put.send().await {
-            Ok(_) => Ok(ClaimOutcome::Claimed),
-            Err(SdkError::ServiceError(e))
-                if matches!(e.err(), PutItemError::ConditionalCheckFailedException(_)) =>
-            {
-                let PutItemError::ConditionalCheckFailedException(failed) = e.into_err() else {
-                    unreachable!("matched above")
-                };
-                // The old item comes with the refusal; read it only if it did not.
-                let record = match failed.item().and_then(record_of) {
-                    Some(record) => record,
-                    None => self.get(&claim.serial_id).await?.ok_or_else(|| {
-                        StoreUnavailable(format!("{serial} is taken but its record is unreadable"))
-                    })?,
-                };
-                Ok(ClaimOutcome::Taken(record))
-            }
-            Err(e) => Err(unavailable(e)),
+        let old = match put.send().await {
+            Ok(_) => return Ok(ClaimOutcome::Claimed),
+            Err(e) => put_refused(e)?,
+        };
+        // The old item comes with the refusal; read it only if it did not.
+        let record = match old.as_ref().and_then(record_of) {
+            Some(record) => record,
+            None => self.get(&claim.serial_id).await?.ok_or_else(|| {
+                StoreUnavailable(format!("{serial} is taken but its record is unreadable"))
+            })?,
+        };
+        // The SDK retried our own write after a lost reply: the claim is ours.
+        if record.claim_id == claim.claim_id && record.status == TransferStatus::InProgress {
+            return Ok(ClaimOutcome::Claimed);
         }
+        Ok(ClaimOutcome::Taken(record))
     }
 
     async fn settle(
@@ -159,22 +192,16 @@ impl TransferStore for DynamoStore {
             .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
             .send()
             .await;
-        match result {
-            Ok(_) => Ok(true),
-            Err(SdkError::ServiceError(e))
-                if matches!(e.err(), UpdateItemError::ConditionalCheckFailedException(_)) =>
-            {
-                let UpdateItemError::ConditionalCheckFailedException(failed) = e.into_err() else {
-                    unreachable!("matched above")
-                };
-                // Already settled as asked by this claim: the SDK retried our
-                // own write after a lost reply.
-                let old = failed.item().and_then(record_of);
-                Ok(old
-                    .is_some_and(|old| old.claim_id == claim_id && old.status == settlement.status))
-            }
-            Err(e) => Err(unavailable(e)),
-        }
+        let old = match result {
+            Ok(_) => return Ok(true),
+            Err(e) => update_refused(e)?,
+        };
+        // Already settled as asked by this claim: the SDK retried our own
+        // write after a lost reply.
+        Ok(old
+            .as_ref()
+            .and_then(record_of)
+            .is_some_and(|old| old.claim_id == claim_id && old.status == settlement.status))
     }
 
     async fn mark_abandoned(
@@ -204,12 +231,7 @@ impl TransferStore for DynamoStore {
             .await;
         match result {
             Ok(_) => Ok(true),
-            Err(SdkError::ServiceError(e))
-                if matches!(e.err(), UpdateItemError::ConditionalCheckFailedException(_)) =>
-            {
-                Ok(false)
-            }
-            Err(e) => Err(unavailable(e)),
+            Err(e) => update_refused(e).map(|_| false),
         }
     }
 

@@ -6,11 +6,10 @@
 //! externalOrderId, the last applied event's id and time, its rank).
 
 use aws_sdk_dynamodb::error::SdkError;
-use aws_sdk_dynamodb::operation::put_item::PutItemError;
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem, Update};
 
-use super::dynamo::{n, s, unavailable};
+use super::dynamo::{n, put_refused, s, unavailable};
 use super::{DynamoStore, StoreUnavailable, TTL_ATTRIBUTE};
 use crate::qbit::webhook::{Event, rank};
 
@@ -151,12 +150,7 @@ impl DynamoStore {
             .await;
         match result {
             Ok(_) => Ok(Recorded::New { applied }),
-            Err(SdkError::ServiceError(e))
-                if matches!(e.err(), PutItemError::ConditionalCheckFailedException(_)) =>
-            {
-                Ok(Recorded::Duplicate)
-            }
-            Err(e) => Err(unavailable(e)),
+            Err(e) => put_refused(e).map(|_| Recorded::Duplicate),
         }
     }
 }

@@ -6,11 +6,9 @@
 //! `expires_at` 24 hours on, which the claim itself honours (TTL deletes
 //! late).
 
-use aws_sdk_dynamodb::error::SdkError;
-use aws_sdk_dynamodb::operation::put_item::PutItemError;
 use aws_sdk_dynamodb::types::ReturnValuesOnConditionCheckFailure;
 
-use super::dynamo::{Item, n, s, unavailable};
+use super::dynamo::{Item, n, put_refused, s, unavailable};
 use super::{DynamoStore, StoreUnavailable, TTL_ATTRIBUTE};
 use crate::http::IdempotencyKey;
 
@@ -89,21 +87,23 @@ impl DynamoStore {
             .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
             .send()
             .await;
-        match result {
-            Ok(_) => Ok(KeyClaim::Claimed),
-            Err(SdkError::ServiceError(e))
-                if matches!(e.err(), PutItemError::ConditionalCheckFailedException(_)) =>
-            {
-                let PutItemError::ConditionalCheckFailedException(failed) = e.into_err() else {
-                    unreachable!("matched above")
-                };
-                let record = failed.item().and_then(record_of).ok_or_else(|| {
-                    StoreUnavailable("an idempotency key record is unreadable".into())
-                })?;
-                Ok(KeyClaim::Taken(record))
-            }
-            Err(e) => Err(unavailable(e)),
+        let old = match result {
+            Ok(_) => return Ok(KeyClaim::Claimed),
+            Err(e) => put_refused(e)?,
+        };
+        // The SDK retried our own write after a lost reply: the claim is ours.
+        let owner = old
+            .as_ref()
+            .and_then(|item| item.get("claim_id"))
+            .and_then(|v| v.as_s().ok());
+        if owner.map(String::as_str) == Some(claim_id) {
+            return Ok(KeyClaim::Claimed);
         }
+        let record = old
+            .as_ref()
+            .and_then(record_of)
+            .ok_or_else(|| StoreUnavailable("an idempotency key record is unreadable".into()))?;
+        Ok(KeyClaim::Taken(record))
     }
 
     /// Keep the answer for replay; only while the claim is ours.

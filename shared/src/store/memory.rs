@@ -32,8 +32,12 @@ impl TransferStore for MemoryStore {
     async fn claim(&self, claim: &Claim) -> Result<ClaimOutcome, StoreUnavailable> {
         let mut records = self.check()?;
         let key = claim.serial_id.as_str().to_string();
+        // As DynamoDB: a failed claim is free again, and a retried write of
+        // this very claim is still this claim's.
         if let Some(existing) = records.get(&key)
             && existing.status != TransferStatus::Failed
+            && !(existing.claim_id == claim.claim_id
+                && existing.status == TransferStatus::InProgress)
         {
             return Ok(ClaimOutcome::Taken(existing.clone()));
         }
