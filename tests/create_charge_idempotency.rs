@@ -204,3 +204,167 @@ async fn a_retried_key_claim_of_our_own_is_still_ours() {
         KeyClaim::Taken(_)
     ));
 }
+
+/// As a new user meets it: Qbit limits the rate once; the retry with the
+/// same key and body must create the charge, not replay the 429.
+#[tokio::test]
+async fn a_rate_limited_request_keeps_nothing_and_its_retry_creates_the_charge() {
+    let world = World::start().await;
+    world
+        .sandbox
+        .state()
+        .inject(Fault::new("/api/v1/charges", FaultKind::Status { status: 429 }).times(1));
+    let limited = create(&world, Some("key-429"), &body()).await;
+    assert_eq!(limited.status, 429, "{}", limited.text);
+    assert_eq!(world.item("idem#create-charge#key-429").await, None);
+
+    let retry = create(&world, Some("key-429"), &body()).await;
+    assert_eq!(retry.status, 200, "{}", retry.text);
+    assert_eq!(retry.header("idempotent-replayed"), None);
+    assert_eq!(world.sandbox.state().calls_to(CHARGES), 2);
+    assert_eq!(world.sandbox.state().world().charges.len(), 1);
+}
+
+/// Every answer that proves Qbit's charge logic never ran gives the key
+/// back; every answer after which a charge may exist is kept.
+#[tokio::test]
+async fn only_answers_qbit_may_have_acted_on_are_kept() {
+    let world = World::start().await;
+    let cases = [
+        (FaultKind::Status { status: 401 }, 502, false),
+        (FaultKind::Status { status: 403 }, 502, false),
+        (FaultKind::Status { status: 429 }, 429, false),
+        (FaultKind::Status { status: 400 }, 400, true),
+        (FaultKind::Status { status: 404 }, 404, true),
+        (FaultKind::Status { status: 500 }, 502, true),
+        (FaultKind::Status { status: 503 }, 502, true),
+        (FaultKind::Garbage, 502, true),
+        (FaultKind::DropAfter, 502, true),
+        (FaultKind::Oversized { bytes: 2 << 20 }, 502, true),
+    ];
+    for (i, (fault, status, kept)) in cases.into_iter().enumerate() {
+        let key = format!("key-case-{i}");
+        world
+            .sandbox
+            .state()
+            .inject(Fault::new("/api/v1/charges", fault.clone()).times(1));
+        let first = create(&world, Some(&key), &body()).await;
+        assert_eq!(first.status, status, "{fault:?}: {}", first.text);
+        let record = world.item(&format!("idem#create-charge#{key}")).await;
+        assert_eq!(record.is_some(), kept, "{fault:?}");
+        let again = create(&world, Some(&key), &body()).await;
+        if kept {
+            assert_eq!(again.status, status, "{fault:?}: {}", again.text);
+            assert_eq!(again.header("idempotent-replayed"), Some("true"));
+            assert_eq!(again.text, first.text);
+        } else {
+            assert_eq!(again.status, 200, "{fault:?}: {}", again.text);
+            assert_eq!(again.header("idempotent-replayed"), None);
+        }
+    }
+}
+
+/// The secret is re-read between the token and the charge call, and has
+/// lost the member the charge call needs: Qbit never heard of the charge,
+/// so the key is given back and the retry (secret fixed) creates it.
+#[tokio::test]
+async fn our_own_secret_failing_at_the_charge_call_keeps_nothing() {
+    let world = World::start().await;
+    let secrets = std::sync::Arc::new(shared::secrets::Secrets::with_max_age(
+        shared::bootstrap::secrets_client(&world.sdk),
+        &world.secret_id,
+        Duration::ZERO,
+    ));
+    let qbit = shared::qbit::QbitClient::new(
+        shared::upstream::http_client(Default::default()).unwrap(),
+        world.sandbox.url().parse().unwrap(),
+        secrets,
+    );
+    // A first charge caches the access token.
+    let call = |key: Option<&'static str>| {
+        let mut event = Event::new("POST", "/charges").json_body(&body());
+        if let Some(key) = key {
+            event = event.header("Idempotency-Key", key);
+        }
+        event.request("req-secret")
+    };
+    let warm = Answer::of(create_charge::handle(&qbit, &world.store(), call(None)).await);
+    assert_eq!(warm.status, 200, "{}", warm.text);
+
+    let mut broken: Value =
+        serde_json::from_str(&bundle_tests::secret_json(&world.api_key)).unwrap();
+    broken.as_object_mut().unwrap().remove("qbit_api_key");
+    world.put_secret(broken.to_string()).await;
+    let failed =
+        Answer::of(create_charge::handle(&qbit, &world.store(), call(Some("key-s"))).await);
+    assert_eq!(failed.status, 500, "{}", failed.text);
+    assert_eq!(world.item("idem#create-charge#key-s").await, None);
+
+    world
+        .put_secret(bundle_tests::secret_json(&world.api_key))
+        .await;
+    let retry = Answer::of(create_charge::handle(&qbit, &world.store(), call(Some("key-s"))).await);
+    assert_eq!(retry.status, 200, "{}", retry.text);
+    assert_eq!(retry.header("idempotent-replayed"), None);
+    assert_eq!(world.sandbox.state().calls_to(CHARGES), 2);
+}
+
+/// A slow token call leaves too little of the invocation to create the
+/// charge and keep its answer: the charge call is not made, the key is
+/// free, and the answer comes before Lambda would kill the function.
+#[tokio::test]
+async fn too_little_time_after_the_token_is_503_with_no_charge_call() {
+    let world = World::start().await;
+    world
+        .sandbox
+        .state()
+        .inject(Fault::new("/api/v1/accessToken", FaultKind::Delay { ms: 2_500 }).times(1));
+    let deadline = bundle_tests::now_ms() + 6_000;
+    let request = Event::new("POST", "/charges")
+        .json_body(&body())
+        .header("Idempotency-Key", "key-late")
+        .request_with_deadline("req-late", deadline);
+    let (qbit, store) = (world.qbit(), world.store());
+    let late =
+        bundle_tests::within_deadline(deadline, create_charge::handle(&qbit, &store, request))
+            .await
+            .expect("answered before the deadline");
+    let late = Answer::of(late);
+    assert_eq!(late.status, 503, "{}", late.text);
+    assert_eq!(late.json()["type"], "api_error");
+    assert_eq!(world.sandbox.state().calls_to(CHARGES), 0);
+    assert_eq!(world.item("idem#create-charge#key-late").await, None);
+
+    let retry = create(&world, Some("key-late"), &body()).await;
+    assert_eq!(retry.status, 200, "{}", retry.text);
+    assert_eq!(world.sandbox.state().calls_to(CHARGES), 1);
+}
+
+/// Qbit hangs on the charge call: the call is cut at the budget, in time
+/// for its 504 to be kept under the key before the deadline (a charge may
+/// exist, so the retry replays the 504 rather than charging again).
+#[tokio::test]
+async fn a_hanging_charge_call_is_cut_in_time_to_keep_its_answer() {
+    let world = World::start().await;
+    world
+        .sandbox
+        .state()
+        .inject(Fault::new("/api/v1/charges", FaultKind::Hang).times(1));
+    let deadline = bundle_tests::now_ms() + 6_000;
+    let request = Event::new("POST", "/charges")
+        .json_body(&body())
+        .header("Idempotency-Key", "key-hang")
+        .request_with_deadline("req-hang", deadline);
+    let (qbit, store) = (world.qbit(), world.store());
+    let cut =
+        bundle_tests::within_deadline(deadline, create_charge::handle(&qbit, &store, request))
+            .await
+            .expect("answered before the deadline");
+    let cut = Answer::of(cut);
+    assert_eq!(cut.status, 504, "{}", cut.text);
+
+    let replay = create(&world, Some("key-hang"), &body()).await;
+    assert_eq!(replay.status, 504, "{}", replay.text);
+    assert_eq!(replay.header("idempotent-replayed"), Some("true"));
+    assert_eq!(world.sandbox.state().calls_to(CHARGES), 1);
+}

@@ -197,11 +197,10 @@ async fn a_crash_mid_call_leaves_an_unknown_transfer_that_is_never_resent() {
             "in_progress",
         );
     }
-    // Once it is over, the transfer is unknown, recorded so, and not re-sent.
-    tokio::time::sleep(Duration::from_millis(
-        deadline.saturating_sub(now_ms()) + 50,
-    ))
-    .await;
+    // Once it is over (past the grace left for other containers' clocks),
+    // the transfer is unknown, recorded so, and not re-sent.
+    let over = deadline + shared::store::LEASE_GRACE_MS;
+    tokio::time::sleep(Duration::from_millis(over.saturating_sub(now_ms()) + 50)).await;
     let retry = transfer(&world, &transfer_body(&order)).await;
     assert_conflict(&retry, &order["serial_id"], "unknown");
     assert_eq!(
@@ -502,4 +501,149 @@ async fn a_retried_claim_of_our_own_is_still_ours() {
         store.claim(&claim).await.unwrap(),
         ClaimOutcome::Taken(_)
     ));
+}
+
+/// The transfer's request cannot be prepared (a secret member missing, a
+/// value that cannot be sent in a header, Secrets Manager stalled): that
+/// fails before the claim, so nothing is claimed, nothing reaches DeBox,
+/// and no person has an `unknown` transfer to clear. Once fixed, the same
+/// transfer goes through: it was never claimed.
+async fn assert_refused_unclaimed_then_sent(
+    world: &World,
+    order: &Value,
+    answer: Answer,
+    status: u16,
+    message: &str,
+) {
+    assert_eq!(answer.status, status, "{}", answer.text);
+    assert_eq!(answer.json()["message"], message);
+    assert_eq!(record(world, &order["serial_id"]).await, None);
+    assert_eq!(world.sandbox.state().calls_to(TRANSFER), 0);
+
+    world
+        .put_secret(bundle_tests::secret_json(&world.api_key))
+        .await;
+    let answer = transfer(world, &transfer_body(order)).await;
+    assert_eq!(answer.status, 200, "{}", answer.text);
+    assert_eq!(world.sandbox.state().calls_to(TRANSFER), 1);
+}
+
+async fn secret_with(world: &World, change: impl FnOnce(&mut Value)) {
+    let mut secret: Value =
+        serde_json::from_str(&bundle_tests::secret_json(&world.api_key)).unwrap();
+    change(&mut secret);
+    world.put_secret(secret.to_string()).await;
+}
+
+#[tokio::test]
+async fn a_secret_without_a_member_claims_nothing_and_sends_nothing() {
+    let world = World::start().await;
+    let order = order(&world).await;
+    secret_with(&world, |s| {
+        s.as_object_mut().unwrap().remove("debox_app_secret");
+    })
+    .await;
+    let answer = transfer(&world, &transfer_body(&order)).await;
+    let message = "the payments secret has no debox_app_secret";
+    assert_refused_unclaimed_then_sent(&world, &order, answer, 500, message).await;
+}
+
+#[tokio::test]
+async fn a_key_that_cannot_be_a_header_claims_nothing_and_sends_nothing() {
+    let world = World::start().await;
+    let order = order(&world).await;
+    secret_with(&world, |s| {
+        let key = s["debox_api_key"].as_str().unwrap().to_string();
+        s["debox_api_key"] = json!(format!("{key}\n"));
+    })
+    .await;
+    let answer = transfer(&world, &transfer_body(&order)).await;
+    let message = "debox_api_key in the payments secret cannot be sent in an HTTP header (a control character or line break?)";
+    assert_refused_unclaimed_then_sent(&world, &order, answer, 500, message).await;
+}
+
+#[tokio::test]
+async fn a_stalled_secrets_manager_claims_nothing_and_sends_nothing() {
+    let world = World::start().await;
+    let order = order(&world).await;
+    // Secrets Manager accepts the connection and never answers.
+    let stalled = shared::debox::DeboxClient::new(
+        shared::upstream::http_client(Timeouts::default()).unwrap(),
+        world.sandbox.url().parse().unwrap(),
+        bundle_tests::stalled_secrets().await,
+    );
+    let deadline = now_ms() + 15_000;
+    let request = Event::new("POST", "/debox/transfers")
+        .json_body(&transfer_body(&order))
+        .request_with_deadline("req-stalled", deadline);
+    let store = world.store();
+    let answer =
+        bundle_tests::within_deadline(deadline, debox_transfer::handle(&store, &stalled, request))
+            .await
+            .expect("answered before the deadline");
+    let message = "the payments secret could not be read; try again shortly";
+    assert_refused_unclaimed_then_sent(&world, &order, Answer::of(answer), 503, message).await;
+}
+
+/// An answer over the 1 MiB cap is unreadable: the points may have moved
+/// (here they did), so the transfer is `unknown` and never sent again.
+#[tokio::test]
+async fn an_oversized_answer_is_unknown_and_never_resent() {
+    let world = World::start().await;
+    let order = order(&world).await;
+    world
+        .sandbox
+        .state()
+        .inject(Fault::new(TRANSFER_PATH, FaultKind::Oversized { bytes: 2 << 20 }).times(1));
+    let first = transfer(&world, &transfer_body(&order)).await;
+    assert_eq!(first.status, 502, "{}", first.text);
+    assert_eq!(
+        first.json()["message"],
+        "DeBox sent an answer we could not read (the answer is larger than 1 MiB)"
+    );
+    assert_eq!(first.json()["detail"]["status"], "unknown");
+    assert_eq!(
+        record(&world, &order["serial_id"]).await.unwrap().status,
+        TransferStatus::Unknown
+    );
+    assert_conflict(
+        &transfer(&world, &transfer_body(&order)).await,
+        &order["serial_id"],
+        "unknown",
+    );
+    assert_eq!(world.sandbox.state().calls_to(TRANSFER), 1);
+    assert_eq!(world.sandbox.state().balance("u1"), 1050);
+}
+
+/// A claim made by another container whose clock runs behind ours: by our
+/// clock its lease ended a second ago, but it is live. It must read as
+/// `in_progress`, not be marked `unknown`.
+#[tokio::test]
+async fn a_lease_just_over_by_our_clock_is_still_in_progress() {
+    use shared::store::{Claim, ClaimOutcome};
+    let world = World::start().await;
+    let order = order(&world).await;
+    let serial = SerialId::parse(order["serial_id"].as_str().unwrap()).unwrap();
+    let live = Claim {
+        serial_id: serial.clone(),
+        claim_id: "other-container".into(),
+        lease_expires_at: now_ms() - 1_000,
+        verify_amount: None,
+        request_id: "req-other".into(),
+        now_ms: now_ms() - 10_000,
+    };
+    assert_eq!(
+        world.store().claim(&live).await.unwrap(),
+        ClaimOutcome::Claimed
+    );
+    assert_conflict(
+        &transfer(&world, &transfer_body(&order)).await,
+        &order["serial_id"],
+        "in_progress",
+    );
+    assert_eq!(
+        world.store().get(&serial).await.unwrap().unwrap().status,
+        TransferStatus::InProgress
+    );
+    assert_eq!(world.sandbox.state().calls_to(TRANSFER), 0);
 }

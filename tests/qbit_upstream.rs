@@ -217,3 +217,76 @@ async fn a_secret_past_its_age_limit_is_fetched_again() {
         json!({"GET /api/v1/accessToken": 1, "POST /api/v1/charges": 2})
     );
 }
+
+/// Whether a failed charge call may have reached Qbit's charge logic,
+/// case by case, straight from the client.
+#[tokio::test]
+async fn a_failed_charge_call_says_whether_qbit_may_have_acted() {
+    use shared::qbit::{CallError, NewCharge};
+    let world = World::start().await;
+    let charge: NewCharge = serde_json::from_value(
+        serde_json::json!({"amount": 1000, "currency": "USD", "externalOrderId": "o-1"}),
+    )
+    .unwrap();
+    let quick = shared::upstream::Timeouts {
+        connect: Duration::from_secs(1),
+        total: Duration::from_millis(500),
+    };
+    let cases = [
+        (Some(FaultKind::Status { status: 429 }), 429, false),
+        (Some(FaultKind::Status { status: 401 }), 502, false),
+        (Some(FaultKind::Status { status: 402 }), 402, true),
+        (Some(FaultKind::Status { status: 500 }), 502, true),
+        (Some(FaultKind::Garbage), 502, true),
+        (Some(FaultKind::DropAfter), 502, true),
+        (Some(FaultKind::Hang), 504, true),
+        (Some(FaultKind::Oversized { bytes: 2 << 20 }), 502, true),
+    ];
+    for (fault, status, may_have_acted) in cases {
+        if let Some(fault) = &fault {
+            world
+                .sandbox
+                .state()
+                .inject(Fault::new("/api/v1/charges", fault.clone()).times(1));
+        }
+        let error = world
+            .qbit_with(quick)
+            .create_charge(&charge)
+            .await
+            .unwrap_err();
+        assert_eq!(error.error().status().as_u16(), status, "{fault:?}");
+        assert_eq!(
+            matches!(error, CallError::MayHaveActed(_)),
+            may_have_acted,
+            "{fault:?}"
+        );
+    }
+
+    // Nothing listens: no connection, so nothing reached Qbit.
+    let closed = QbitClient::new(
+        shared::upstream::http_client(quick).unwrap(),
+        bundle_tests::closed_address().parse().unwrap(),
+        world.secrets(),
+    );
+    let error = closed.create_charge(&charge).await.unwrap_err();
+    assert!(matches!(error, CallError::NotReached(_)), "{error:?}");
+    assert_eq!(error.error().status().as_u16(), 502);
+}
+
+/// A list over the 1 MiB cap is not read to its end: 502.
+#[tokio::test]
+async fn an_oversized_list_is_502() {
+    let world = World::start().await;
+    world.charge_at_qbit(100, "o-1").await;
+    world
+        .sandbox
+        .state()
+        .inject(Fault::new("/api/v1/charges", FaultKind::Oversized { bytes: 2 << 20 }).times(1));
+    let request = Event::new("GET", "/charges").request("req-big");
+    let answer = Answer::of(list_charges::handle(&world.qbit(), request).await);
+    assert_eq!(answer.status, 502, "{}", answer.text);
+    assert_eq!(
+        answer.json()["message"],
+        "Qbit Pay sent an answer we could not read (the answer is larger than 1 MiB)"
+    );
+}

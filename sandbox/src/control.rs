@@ -4,7 +4,8 @@
 //! - `GET /_sandbox/calls`: calls received per route, `{"POST /api/v1/charges": 2}`.
 //! - `POST /_sandbox/faults`: inject a fault, e.g.
 //!   `{"path": "/api/v1/charges", "kind": "delay", "ms": 3000, "times": 1}`;
-//!   kinds `delay`, `status` (with `status`), `garbage`, `drop_after`, `hang`.
+//!   kinds `delay`, `status` (with `status`), `garbage`, `drop_after`, `hang`,
+//!   `oversized` (with `bytes`).
 //! - `DELETE /_sandbox/faults`: clear them.
 //! - `POST /_sandbox/qbit/keys` `{"api_key": "..."}`, `DELETE /_sandbox/qbit/keys/{key}`.
 //! - `PUT /_sandbox/qbit/token-ttl` `{"seconds": 60}`.

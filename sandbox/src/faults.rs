@@ -28,6 +28,10 @@ pub enum FaultKind {
     DropAfter,
     /// Never answer.
     Hang,
+    /// Apply the call's effect, then answer with its JSON object padded by
+    /// a `padding` member of `bytes` bytes, streamed without a length (a
+    /// client must stop reading at its own cap).
+    Oversized { bytes: usize },
 }
 
 /// A fault for the calls to one path (`/api/v1/charges`), optionally one
@@ -114,5 +118,24 @@ pub async fn apply(Extract(state): Extract<Arc<State>>, request: Request, next: 
             Response::from_parts(parts, Body::from_stream(failing))
         }
         Some(FaultKind::Hang) => std::future::pending().await,
+        Some(FaultKind::Oversized { bytes }) => {
+            let response = next.run(request).await;
+            let (mut parts, body) = response.into_parts();
+            let body = axum::body::to_bytes(body, usize::MAX)
+                .await
+                .unwrap_or_default();
+            let mut value: serde_json::Value =
+                serde_json::from_slice(&body).unwrap_or_else(|_| serde_json::json!({}));
+            if let Some(map) = value.as_object_mut() {
+                map.insert("padding".into(), "x".repeat(bytes).into());
+            }
+            let padded = serde_json::to_vec(&value).unwrap_or_default();
+            parts.headers.remove(axum::http::header::CONTENT_LENGTH);
+            let chunks: Vec<Result<axum::body::Bytes, std::io::Error>> = padded
+                .chunks(64 * 1024)
+                .map(|c| Ok(axum::body::Bytes::copy_from_slice(c)))
+                .collect();
+            Response::from_parts(parts, Body::from_stream(futures_util::stream::iter(chunks)))
+        }
     }
 }

@@ -30,13 +30,44 @@ pub async fn aws_config() -> aws_config::SdkConfig {
         .await
 }
 
+/// Timeouts and retries for our own AWS services (the table, the secret):
+/// one that cannot be reached must become a quick 503, well before the
+/// function's own timeout and before anything is sent to a provider.
+/// 1 s to connect, 2 s an attempt, 3 attempts, 4 s in all.
+fn aws_limits() -> (
+    aws_config::timeout::TimeoutConfig,
+    aws_config::retry::RetryConfig,
+) {
+    (
+        aws_config::timeout::TimeoutConfig::builder()
+            .connect_timeout(Duration::from_secs(1))
+            .operation_attempt_timeout(Duration::from_secs(2))
+            .operation_timeout(Duration::from_secs(4))
+            .build(),
+        aws_config::retry::RetryConfig::standard().with_max_attempts(3),
+    )
+}
+
+/// The Secrets Manager client, with [`aws_limits`]: a stalled Secrets
+/// Manager is a 503 after 4 s, not a call that hangs until Lambda kills us.
+pub fn secrets_client(sdk: &aws_config::SdkConfig) -> aws_sdk_secretsmanager::Client {
+    let (timeouts, retries) = aws_limits();
+    let config = aws_sdk_secretsmanager::config::Builder::from(sdk)
+        .timeout_config(timeouts)
+        .retry_config(retries)
+        .build();
+    aws_sdk_secretsmanager::Client::from_conf(config)
+}
+
 /// The Secrets Manager cache for `PAYMENTS_SECRET_ID`.
 pub fn secrets(
     sdk: &aws_config::SdkConfig,
     env: &config::Env<impl Fn(&str) -> Option<String>>,
 ) -> Result<Arc<Secrets>, BootError> {
-    let client = aws_sdk_secretsmanager::Client::new(sdk);
-    Ok(Arc::new(Secrets::new(client, env.secret_id()?)))
+    Ok(Arc::new(Secrets::new(
+        secrets_client(sdk),
+        env.secret_id()?,
+    )))
 }
 
 /// Everything a Qbit Pay function needs, from the process environment.
@@ -71,26 +102,20 @@ pub fn debox(sdk: &aws_config::SdkConfig) -> Result<Debox, BootError> {
     })
 }
 
-/// The DynamoDB store for `PAYMENTS_TABLE`. Short timeouts and few retries:
-/// a table that cannot be reached must become a quick 503, well before the
-/// function's own timeout.
-pub fn store(sdk: &aws_config::SdkConfig) -> Result<DynamoStore, BootError> {
-    let env = config::process_env();
-    let table = env.table()?;
+/// The DynamoDB client, with [`aws_limits`].
+pub fn dynamo_client(sdk: &aws_config::SdkConfig) -> aws_sdk_dynamodb::Client {
+    let (timeouts, retries) = aws_limits();
     let config = aws_sdk_dynamodb::config::Builder::from(sdk)
-        .timeout_config(
-            aws_config::timeout::TimeoutConfig::builder()
-                .connect_timeout(Duration::from_secs(1))
-                .operation_attempt_timeout(Duration::from_secs(2))
-                .operation_timeout(Duration::from_secs(4))
-                .build(),
-        )
-        .retry_config(aws_config::retry::RetryConfig::standard().with_max_attempts(3))
+        .timeout_config(timeouts)
+        .retry_config(retries)
         .build();
-    Ok(DynamoStore::new(
-        aws_sdk_dynamodb::Client::from_conf(config),
-        table,
-    ))
+    aws_sdk_dynamodb::Client::from_conf(config)
+}
+
+/// The DynamoDB store for `PAYMENTS_TABLE`.
+pub fn store(sdk: &aws_config::SdkConfig) -> Result<DynamoStore, BootError> {
+    let table = config::process_env().table()?;
+    Ok(DynamoStore::new(dynamo_client(sdk), table))
 }
 
 /// Log lines as the Lambda runtime sets them up (JSON when the function's

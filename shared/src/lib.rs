@@ -6,6 +6,7 @@
 //! every assumption we make about it where its docs are silent.
 
 pub mod bootstrap;
+pub mod budget;
 pub mod config;
 pub mod debox;
 pub mod error;

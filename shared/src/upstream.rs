@@ -1,6 +1,7 @@
 //! What both providers' clients share: one HTTP client per container, with
-//! timeouts well inside the function's own, and how a transport failure maps
-//! to the contract (a timeout is 504, anything else unreadable is 502).
+//! timeouts well inside the function's own, answers read up to a size cap,
+//! and how a transport failure maps to the contract (a timeout is 504,
+//! anything else unreadable is 502).
 
 use std::time::Duration;
 
@@ -37,6 +38,54 @@ pub fn http_client(timeouts: Timeouts) -> Result<reqwest::Client, reqwest::Error
         .redirect(reqwest::redirect::Policy::none())
         .user_agent(concat!("payments-bundle/", env!("CARGO_PKG_VERSION")))
         .build()
+}
+
+/// The most we read of any provider's answer. The largest real answer in
+/// the contract is a 100-item charge list, far below this; anything bigger
+/// is not an answer we can trust, and reading it would cost the function's
+/// memory and time.
+pub const MAX_ANSWER_BYTES: usize = 1024 * 1024;
+
+/// Why no whole answer could be read.
+#[derive(Debug)]
+pub enum ReadError {
+    /// The connection failed or timed out before the answer was whole.
+    Transport(reqwest::Error),
+    /// The answer is larger than [`MAX_ANSWER_BYTES`]; the rest was not read.
+    TooLarge,
+}
+
+impl ReadError {
+    /// The contract's error: a lost answer as [`transport_error`] maps it, a
+    /// too-large one as unreadable (502).
+    pub fn into_api_error(self, provider: &str, status: StatusCode) -> ApiError {
+        match self {
+            Self::Transport(e) => transport_error(provider, &e),
+            Self::TooLarge => unreadable(provider, status, "the answer is larger than 1 MiB"),
+        }
+    }
+}
+
+/// The answer's body, read chunk by chunk and given up on as soon as it
+/// passes `cap` bytes (a declared length over the cap is refused unread).
+pub async fn read_capped(
+    mut response: reqwest::Response,
+    cap: usize,
+) -> Result<bytes::Bytes, ReadError> {
+    if response
+        .content_length()
+        .is_some_and(|declared| declared > cap as u64)
+    {
+        return Err(ReadError::TooLarge);
+    }
+    let mut body = bytes::BytesMut::new();
+    while let Some(chunk) = response.chunk().await.map_err(ReadError::Transport)? {
+        if body.len() + chunk.len() > cap {
+            return Err(ReadError::TooLarge);
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body.freeze())
 }
 
 /// A failure to get any answer from a provider.

@@ -63,6 +63,7 @@ pub fn unique(prefix: &str) -> String {
 /// and a table of its own in moto.
 pub struct World {
     pub sandbox: Sandbox,
+    pub sdk: aws_config::SdkConfig,
     pub secrets_client: aws_sdk_secretsmanager::Client,
     pub secret_id: String,
     pub api_key: String,
@@ -96,6 +97,7 @@ impl World {
             .expect("moto creates the secret");
         Self {
             sandbox,
+            sdk,
             secrets_client,
             secret_id,
             api_key,
@@ -135,8 +137,13 @@ impl World {
             .expect("moto stores the new value");
     }
 
+    /// The secret cache as a container builds it (the client with the
+    /// functions' timeouts and retries).
     pub fn secrets(&self) -> Arc<Secrets> {
-        Arc::new(Secrets::new(self.secrets_client.clone(), &self.secret_id))
+        Arc::new(Secrets::new(
+            shared::bootstrap::secrets_client(&self.sdk),
+            &self.secret_id,
+        ))
     }
 
     /// A client as a function's container builds it, with default timeouts.
@@ -212,6 +219,38 @@ pub fn closed_address() -> String {
         .local_addr()
         .unwrap();
     format!("http://{addr}")
+}
+
+/// `http://127.0.0.1:<port>` where connections are accepted and never
+/// answered (a stalled service), for as long as the test's runtime lives.
+pub async fn stalled_address() -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((socket, _)) = listener.accept().await {
+            held.push(socket);
+        }
+    });
+    format!("http://{addr}")
+}
+
+/// The secret cache of a container whose Secrets Manager stalls: every
+/// call is accepted and never answered.
+pub async fn stalled_secrets() -> Arc<Secrets> {
+    let sdk = aws_config(&stalled_address().await).await;
+    Arc::new(Secrets::new(
+        shared::bootstrap::secrets_client(&sdk),
+        "payments",
+    ))
+}
+
+/// Run a handler as Lambda does: cut off at the invocation's deadline. A
+/// handler still running then is killed, and API Gateway answers for it
+/// outside the contract; `None` says that happened.
+pub async fn within_deadline<T>(deadline_ms: u64, handler: impl Future<Output = T>) -> Option<T> {
+    let left = std::time::Duration::from_millis(deadline_ms.saturating_sub(now_ms()));
+    tokio::time::timeout(left, handler).await.ok()
 }
 
 /// The store on `table`, reached through an address where nothing listens.

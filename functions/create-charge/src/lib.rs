@@ -4,18 +4,25 @@
 //! With an `Idempotency-Key` (Stripe's semantics): the same key and body
 //! within 24 hours replays the first answer (`idempotent-replayed: true`)
 //! without calling Qbit; the same key with another body, or while the first
-//! request is still running, is 409. A request refused before the charge
-//! call (bad input, no token) keeps nothing under its key.
+//! request is still running, is 409. Only the answers of a charge call Qbit
+//! may have executed are kept; a request that provably never reached Qbit's
+//! charge logic (bad input, rate limit, our credentials refused, no
+//! connection, our own secret failing, too little time left) gives the key
+//! back, so its retry runs.
+//!
+//! The charge call is only started with time to finish and record it before
+//! the invocation's deadline (see `shared::budget`), and is cut at that.
 
 use http::{HeaderName, HeaderValue, StatusCode};
 use lambda_http::{Body, Request, Response};
 use rand::Rng;
 use serde::Serialize;
 use serde_json::value::RawValue;
+use shared::budget::call_budget;
 use shared::http::{
     IdempotencyKey, Reply, fingerprint, invocation_deadline, json_body, request_id, respond,
 };
-use shared::qbit::{NewCharge, QbitClient};
+use shared::qbit::{CallError, NewCharge, QbitClient};
 use shared::store::{DynamoStore, KeyClaim, KeyState};
 use shared::{ApiError, now_ms};
 
@@ -32,10 +39,11 @@ pub async fn handle(qbit: &QbitClient, store: &DynamoStore, req: Request) -> Res
 
 async fn create(qbit: &QbitClient, store: &DynamoStore, req: &Request) -> Result<Reply, ApiError> {
     let charge: NewCharge = json_body(req)?;
+    let deadline = invocation_deadline(req, now_ms());
     let Some(key) = IdempotencyKey::from_headers(req.headers())? else {
-        return create_charge(qbit, &charge)
+        return create_charge(qbit, &charge, deadline)
             .await
-            .map_err(|(error, _)| error);
+            .map_err(CallError::into_api_error);
     };
 
     // The parsed body, re-serialised: the same parameters match however
@@ -44,11 +52,9 @@ async fn create(qbit: &QbitClient, store: &DynamoStore, req: &Request) -> Result
         serde_json::to_vec(&charge).map_err(|e| ApiError::misconfigured(e.to_string()))?;
     let print = fingerprint(&canonical);
     let claim_id = format!("{:032x}", rand::rng().random::<u128>());
-    let now = now_ms();
-    let lease_ends = invocation_deadline(req, now);
 
     match store
-        .claim_key(&key, &print, &claim_id, lease_ends, now)
+        .claim_key(&key, &print, &claim_id, deadline, now_ms())
         .await?
     {
         KeyClaim::Taken(record) if record.fingerprint != print => Err(ApiError::new(
@@ -70,37 +76,62 @@ async fn create(qbit: &QbitClient, store: &DynamoStore, req: &Request) -> Result
             }
         },
         KeyClaim::Claimed => {
-            let result = create_charge(qbit, &charge).await;
+            let result = create_charge(qbit, &charge, deadline).await;
             let kept = match &result {
                 Ok(reply) => {
                     store
                         .complete_key(&key, &claim_id, reply.status().as_u16(), reply.body())
                         .await
                 }
-                Err((error, true)) => {
+                Err(CallError::MayHaveActed(error)) => {
                     store
                         .complete_key(&key, &claim_id, error.status().as_u16(), &error.to_json())
                         .await
                 }
-                // The charge call was never made: the key stays free.
-                Err((_, false)) => store.release_key(&key, &claim_id).await,
+                // Qbit's charge logic never saw it: the key stays free.
+                Err(CallError::NotReached(_)) => store.release_key(&key, &claim_id).await,
             };
             if let Err(e) = kept {
                 tracing::error!(error = %e, "idempotency key not updated; a retry with this key gets 409 until its lease ends");
             }
-            result.map_err(|(error, _)| error)
+            result.map_err(CallError::into_api_error)
         }
     }
 }
 
-/// Token, then charge. The error says whether the charge call was made.
-async fn create_charge(qbit: &QbitClient, charge: &NewCharge) -> Result<Reply, (ApiError, bool)> {
+/// Token, then charge, both within the invocation's budget. The error says
+/// whether Qbit may have created the charge.
+async fn create_charge(
+    qbit: &QbitClient,
+    charge: &NewCharge,
+    deadline: u64,
+) -> Result<Reply, CallError> {
+    let too_late = || {
+        CallError::NotReached(ApiError::unavailable(
+            "too little of this invocation is left to create the charge safely; nothing was sent, try again",
+        ))
+    };
+    let timed_out = || {
+        ApiError::new(
+            StatusCode::GATEWAY_TIMEOUT,
+            format!("{} did not answer in time", shared::qbit::PROVIDER),
+        )
+    };
     // The token first: if it cannot be had, no charge is left behind.
-    let token = qbit.access_token().await.map_err(|e| (e, false))?;
-    let created = qbit.create_charge(charge).await.map_err(|e| (e, true))?;
+    let budget = call_budget(deadline, now_ms()).ok_or_else(too_late)?;
+    let token = tokio::time::timeout(budget, qbit.access_token())
+        .await
+        .unwrap_or_else(|_| Err(timed_out()))
+        .map_err(CallError::NotReached)?;
+    // What the token call left: the charge call must end, answered or not,
+    // while there is time to keep its answer under the key.
+    let budget = call_budget(deadline, now_ms()).ok_or_else(too_late)?;
+    let created = tokio::time::timeout(budget, qbit.create_charge(charge))
+        .await
+        .unwrap_or_else(|_| Err(CallError::MayHaveActed(timed_out())))?;
     Reply::json(&Created {
         charge: &created,
         access_token: token.as_str(),
     })
-    .map_err(|e| (e, true))
+    .map_err(CallError::MayHaveActed)
 }

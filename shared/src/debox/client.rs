@@ -6,13 +6,14 @@ use std::sync::Arc;
 use serde::Serialize;
 use url::Url;
 
-use http::StatusCode;
+use http::{HeaderValue, StatusCode};
 
 use super::answer::{Payload, Refusal, read, read_confirmation};
 use super::sign::{nonce, signature, timestamp_ms};
 use super::{Amount, PROVIDER, SerialId, TransferToken, UserId};
 use crate::ApiError;
 use crate::secrets::Secrets;
+use crate::upstream::{MAX_ANSWER_BYTES, read_capped};
 
 pub struct DeboxClient {
     http: reqwest::Client,
@@ -42,6 +43,25 @@ pub struct Transfer {
     pub serial_id: SerialId,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub verify_amount: Option<Amount>,
+}
+
+/// A signed request, ready to send. Its timestamp was taken when it was
+/// signed: DeBox accepts it for 5 minutes, and it is sent within seconds.
+pub struct SignedCall {
+    request: reqwest::Request,
+    path: &'static str,
+}
+
+const TRANSFER_PATH: &str = "/openapi/payment/transfer";
+
+/// A secret's value as a header, or a 500 naming the member (a trailing
+/// newline pasted into the secret, say).
+fn header_value(value: &str, member: &str) -> Result<HeaderValue, ApiError> {
+    HeaderValue::from_str(value).map_err(|_| {
+        ApiError::misconfigured(format!(
+            "{member} in the payments secret cannot be sent in an HTTP header (a control character or line break?)"
+        ))
+    })
 }
 
 #[derive(Serialize)]
@@ -101,14 +121,17 @@ impl DeboxClient {
         Ok(order)
     }
 
+    /// Sign and build a transfer, without sending it. Everything that can
+    /// fail before a byte reaches DeBox (the secret, a member missing from
+    /// it, a value that cannot be sent in a header) fails here, before the
+    /// transfer is claimed, so such a failure never leaves a claim behind.
+    pub async fn prepare_transfer(&self, transfer: &Transfer) -> Result<SignedCall, ApiError> {
+        self.sign(TRANSFER_PATH, Some(transfer)).await
+    }
+
     /// Move the points. `Err` says how sure we are that nothing moved.
-    pub async fn transfer(&self, transfer: &Transfer) -> Result<(), Refusal> {
-        self.call(
-            "/openapi/payment/transfer",
-            Some(transfer),
-            read_confirmation,
-        )
-        .await
+    pub async fn send_transfer(&self, call: SignedCall) -> Result<(), Refusal> {
+        self.send(call, read_confirmation).await
     }
 
     /// The merchant's vBOX balance.
@@ -123,19 +146,28 @@ impl DeboxClient {
         })
     }
 
-    /// A signed POST. A request that could not even connect is certain to
-    /// have done nothing; one that was sent and got no readable answer may
-    /// have done anything.
+    /// A signed POST, sent at once.
     async fn call<B: Serialize, T>(
         &self,
-        path: &str,
+        path: &'static str,
         body: Option<&B>,
         reader: fn(StatusCode, &[u8]) -> Result<T, Refusal>,
     ) -> Result<T, Refusal> {
-        let secrets = self.secrets.get().await.map_err(Refusal::certain)?;
-        let app_id = secrets.debox_app_id().map_err(Refusal::certain)?;
-        let api_key = secrets.debox_api_key().map_err(Refusal::certain)?;
-        let app_secret = secrets.debox_app_secret().map_err(Refusal::certain)?;
+        let call = self.sign(path, body).await.map_err(Refusal::certain)?;
+        self.send(call, reader).await
+    }
+
+    /// A POST to `path` with the five signed headers, built but not sent.
+    async fn sign<B: Serialize>(
+        &self,
+        path: &'static str,
+        body: Option<&B>,
+    ) -> Result<SignedCall, ApiError> {
+        let secrets = self.secrets.get().await?;
+        let app_id = header_value(secrets.debox_app_id()?, "debox_app_id")?;
+        let mut api_key = header_value(secrets.debox_api_key()?.expose(), "debox_api_key")?;
+        api_key.set_sensitive(true);
+        let app_secret = secrets.debox_app_secret()?;
         let (nonce, timestamp) = (nonce(), timestamp_ms());
         let signature = signature(app_secret.expose(), &nonce, &timestamp);
 
@@ -143,13 +175,29 @@ impl DeboxClient {
             .http
             .post(format!("{}{path}", self.base))
             .header("app_id", app_id)
-            .header("X-API-KEY", api_key.expose())
+            .header("X-API-KEY", api_key)
             .header("nonce", nonce)
             .header("timestamp", timestamp)
             .header("signature", signature);
         if let Some(body) = body {
             request = request.json(body);
         }
+        let request = request.build().map_err(|e| {
+            // Names the URL or the body's type at most, never a header.
+            ApiError::misconfigured(format!("the call to {PROVIDER} could not be built: {e}"))
+        })?;
+        Ok(SignedCall { request, path })
+    }
+
+    /// Send a signed call. One that could not even connect is certain to
+    /// have done nothing; one that was sent and got no readable answer (lost,
+    /// cut, unreadable or over [`MAX_ANSWER_BYTES`]) may have done anything.
+    async fn send<T>(
+        &self,
+        call: SignedCall,
+        reader: fn(StatusCode, &[u8]) -> Result<T, Refusal>,
+    ) -> Result<T, Refusal> {
+        let SignedCall { request, path } = call;
         let transport = |e: reqwest::Error| {
             let error = crate::upstream::transport_error(PROVIDER, &e);
             if e.is_connect() {
@@ -158,12 +206,11 @@ impl DeboxClient {
                 Refusal::uncertain(error)
             }
         };
-        let response = request.send().await.map_err(transport)?;
+        let response = self.http.execute(request).await.map_err(transport)?;
         let status = response.status();
-        let bytes = response
-            .bytes()
+        let bytes = read_capped(response, MAX_ANSWER_BYTES)
             .await
-            .map_err(|e| Refusal::uncertain(crate::upstream::transport_error(PROVIDER, &e)))?;
+            .map_err(|e| Refusal::uncertain(e.into_api_error(PROVIDER, status)))?;
         let answer = reader(status, &bytes);
         if let Err(refusal) = &answer {
             tracing::warn!(

@@ -34,7 +34,7 @@ mod types;
 
 pub use amount::{Amount, AmountError};
 pub use answer::{Certainty, Refusal};
-pub use client::{Balance, DeboxClient, Order, Transfer};
+pub use client::{Balance, DeboxClient, Order, SignedCall, Transfer};
 pub use types::{PayInfo, RedirectUri, SerialId, TransferToken, UserId};
 
 /// How DeBox is named in our messages and logs.

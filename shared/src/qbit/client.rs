@@ -8,13 +8,13 @@ use serde::Deserialize;
 use serde_json::value::RawValue;
 use url::Url;
 
-use super::errors::map_error;
+use super::errors::{CallError, map_error, refused_at_the_door};
 use super::token::TokenCache;
 use super::types::{ChargeList, ListQuery, NewCharge};
 use super::{AccessToken, PROVIDER};
 use crate::ApiError;
 use crate::secrets::Secrets;
-use crate::upstream::{transport_error, unreadable};
+use crate::upstream::{MAX_ANSWER_BYTES, read_capped, transport_error, unreadable};
 
 pub struct QbitClient {
     http: reqwest::Client,
@@ -53,7 +53,8 @@ impl QbitClient {
             .get_or_fetch(|| async {
                 let body = self
                     .call(self.http.get(self.url("/api/v1/accessToken")))
-                    .await?;
+                    .await
+                    .map_err(CallError::into_api_error)?;
                 let answer: TokenAnswer = serde_json::from_slice(&body)
                     .map_err(|_| unreadable(PROVIDER, StatusCode::OK, "no accessToken"))?;
                 Ok(AccessToken::new(answer.access_token))
@@ -61,15 +62,18 @@ impl QbitClient {
             .await
     }
 
-    /// Create a charge; Qbit's charge object is returned byte for byte.
-    pub async fn create_charge(&self, charge: &NewCharge) -> Result<Box<RawValue>, ApiError> {
+    /// Create a charge; Qbit's charge object is returned byte for byte. The
+    /// error says whether Qbit may have created it.
+    pub async fn create_charge(&self, charge: &NewCharge) -> Result<Box<RawValue>, CallError> {
         let body = self
             .call(self.http.post(self.url("/api/v1/charges")).json(charge))
             .await?;
-        let raw: Box<RawValue> = serde_json::from_slice(&body)
-            .map_err(|_| unreadable(PROVIDER, StatusCode::OK, "charge is not JSON"))?;
-        let shape: ChargeShape = serde_json::from_str(raw.get())
-            .map_err(|_| unreadable(PROVIDER, StatusCode::OK, "charge has no id"))?;
+        // Qbit answered 2xx: whatever the body, a charge may exist.
+        let unreadable = |what| CallError::MayHaveActed(unreadable(PROVIDER, StatusCode::OK, what));
+        let raw: Box<RawValue> =
+            serde_json::from_slice(&body).map_err(|_| unreadable("charge is not JSON"))?;
+        let shape: ChargeShape =
+            serde_json::from_str(raw.get()).map_err(|_| unreadable("charge has no id"))?;
         tracing::info!(charge_id = shape.id, "charge created");
         Ok(raw)
     }
@@ -80,7 +84,10 @@ impl QbitClient {
             .http
             .get(self.url("/api/v1/charges"))
             .query(&query.to_pairs());
-        let body = self.call(request).await?;
+        let body = self
+            .call(request)
+            .await
+            .map_err(CallError::into_api_error)?;
         let text = String::from_utf8(body.to_vec())
             .map_err(|_| unreadable(PROVIDER, StatusCode::OK, "list is not UTF-8"))?;
         match serde_json::from_str::<ChargeList>(&text) {
@@ -96,20 +103,30 @@ impl QbitClient {
         format!("{}{path}", self.base)
     }
 
-    /// Send with Basic auth; a 2xx body or the contract's error.
-    async fn call(&self, request: reqwest::RequestBuilder) -> Result<bytes::Bytes, ApiError> {
-        let secrets = self.secrets.get().await?;
-        let key = secrets.qbit_api_key()?;
+    /// Send with Basic auth; a 2xx body (at most [`MAX_ANSWER_BYTES`]), or
+    /// the contract's error with whether Qbit may have acted on the call.
+    async fn call(&self, request: reqwest::RequestBuilder) -> Result<bytes::Bytes, CallError> {
+        // Our own secret failing: the call was never sent.
+        let secrets = self.secrets.get().await.map_err(CallError::NotReached)?;
+        let key = secrets.qbit_api_key().map_err(CallError::NotReached)?;
         let response = request
             .basic_auth(key.expose(), Some(""))
             .send()
             .await
-            .map_err(|e| transport_error(PROVIDER, &e))?;
+            .map_err(|e| {
+                let error = transport_error(PROVIDER, &e);
+                // No connection (connect timeouts included), or a request
+                // that could not even be built: nothing reached Qbit.
+                if e.is_connect() || e.is_builder() {
+                    CallError::NotReached(error)
+                } else {
+                    CallError::MayHaveActed(error)
+                }
+            })?;
         let status = response.status();
-        let body = response
-            .bytes()
+        let body = read_capped(response, MAX_ANSWER_BYTES)
             .await
-            .map_err(|e| transport_error(PROVIDER, &e))?;
+            .map_err(|e| CallError::MayHaveActed(e.into_api_error(PROVIDER, status)))?;
         if status.is_success() {
             return Ok(body);
         }
@@ -119,6 +136,11 @@ impl QbitClient {
             self.secrets.invalidate().await;
             self.token.invalidate();
         }
-        Err(map_error(status, &body))
+        let error = map_error(status, &body);
+        Err(if refused_at_the_door(status) {
+            CallError::NotReached(error)
+        } else {
+            CallError::MayHaveActed(error)
+        })
     }
 }

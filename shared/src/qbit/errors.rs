@@ -16,6 +16,43 @@ struct QbitError {
     detail: Option<Value>,
 }
 
+/// How a failed call to Qbit ended, for a caller that must know whether
+/// Qbit may have acted on it: an idempotency key keeps only the answers of a
+/// charge call Qbit may have executed (as Stripe does), and gives the key
+/// back when the call provably never reached Qbit's charge logic.
+#[derive(Debug, Clone, PartialEq)]
+pub enum CallError {
+    /// Nothing reached Qbit's logic: our own secret could not be had, no
+    /// connection could be opened, or Qbit refused the call at the door
+    /// (401, 403, 429: credentials, permission, rate limit).
+    NotReached(ApiError),
+    /// Qbit may have acted: it answered with its verdict (400, 402, 404,
+    /// 5xx, any other status, an unreadable 2xx), or the answer was lost,
+    /// cut, too large or late.
+    MayHaveActed(ApiError),
+}
+
+impl CallError {
+    pub fn error(&self) -> &ApiError {
+        match self {
+            Self::NotReached(error) | Self::MayHaveActed(error) => error,
+        }
+    }
+
+    pub fn into_api_error(self) -> ApiError {
+        match self {
+            Self::NotReached(error) | Self::MayHaveActed(error) => error,
+        }
+    }
+}
+
+/// Whether Qbit refused the call before its logic ran. ASSUMED: Qbit, like
+/// the Ping++ family it comes from, checks credentials, permissions and its
+/// rate limit before it looks at the request.
+pub(crate) fn refused_at_the_door(status: StatusCode) -> bool {
+    matches!(status.as_u16(), 401 | 403 | 429)
+}
+
 /// What a non-2xx answer from Qbit means for our caller.
 ///
 /// 400 and 404: the request was invalid (passed on as 400 / 404); 401: our
@@ -129,6 +166,29 @@ mod tests {
                 map(status, body).status().as_u16(),
                 expected,
                 "{status} {body}"
+            );
+        }
+    }
+
+    #[test]
+    fn only_credential_permission_and_rate_refusals_are_at_the_door() {
+        for (status, door) in [
+            (401, true),
+            (403, true),
+            (429, true),
+            (400, false),
+            (402, false),
+            (404, false),
+            (409, false),
+            (500, false),
+            (502, false),
+            (503, false),
+            (302, false),
+        ] {
+            assert_eq!(
+                refused_at_the_door(StatusCode::from_u16(status).unwrap()),
+                door,
+                "{status}"
             );
         }
     }

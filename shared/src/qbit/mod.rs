@@ -17,6 +17,9 @@
 //! - A list answer may carry `has_more`; it is passed through when present.
 //! - 403 with `type` `rate_limit_error` is the concurrency limit (429 to our
 //!   caller); any other 403 means our key may not do this (502).
+//! - 401, 403 and 429 are answered before Qbit's logic runs, so a charge
+//!   call refused with one of them created nothing; any other answer, or
+//!   none, may come after a charge was created (see [`CallError`]).
 
 mod client;
 mod errors;
@@ -25,6 +28,7 @@ pub mod types;
 pub mod webhook;
 
 pub use client::QbitClient;
+pub use errors::CallError;
 pub use token::AccessToken;
 pub use types::{
     ChargeList, Currency, Cursor, ExternalOrderId, ListQuery, MinorUnits, NewCharge, ObjectId,

@@ -216,17 +216,15 @@ impl TransferStore for DynamoStore {
             .key("pk", s(transfer_key(&record.serial_id)))
             .update_expression("SET #status = :unknown, updated_at = :now, outcome_message = :why")
             .condition_expression(
-                "#status = :in_progress AND claim_id = :claim AND lease_expires_at <= :now",
+                "#status = :in_progress AND claim_id = :claim AND lease_expires_at <= :cutoff",
             )
             .expression_attribute_names("#status", "status")
             .expression_attribute_values(":unknown", s(TransferStatus::Unknown.as_str()))
             .expression_attribute_values(":in_progress", s(TransferStatus::InProgress.as_str()))
             .expression_attribute_values(":claim", s(&record.claim_id))
             .expression_attribute_values(":now", n(now_ms))
-            .expression_attribute_values(
-                ":why",
-                s("the function ended before DeBox answered (lease expired)"),
-            )
+            .expression_attribute_values(":cutoff", n(super::lease_cutoff(now_ms)))
+            .expression_attribute_values(":why", s(super::ABANDONED_MESSAGE))
             .send()
             .await;
         match result {

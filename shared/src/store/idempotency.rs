@@ -56,7 +56,8 @@ fn record_of(item: &Item) -> Option<KeyRecord> {
 impl DynamoStore {
     /// Claim `key` for a request whose body has `fingerprint`, until
     /// `lease_ends` (Unix ms). A key that expired, or whose first request
-    /// died before finishing (its lease is over), may be claimed again.
+    /// died before finishing (its lease is over, grace included), may be
+    /// claimed again.
     pub async fn claim_key(
         &self,
         key: &IdempotencyKey,
@@ -78,11 +79,12 @@ impl DynamoStore {
             .item("created_at", n(now_ms))
             .item(TTL_ATTRIBUTE, n(now_ms / 1000 + KEY_RETENTION_SECS))
             .condition_expression(
-                "attribute_not_exists(pk) OR expires_at <= :now_s OR (#status = :in_progress AND lease_expires_at <= :now_ms)",
+                "attribute_not_exists(pk) OR expires_at <= :now_s OR (#status = :in_progress AND lease_expires_at <= :lease_cutoff)",
             )
             .expression_attribute_names("#status", "status")
             .expression_attribute_values(":now_s", n(now_ms / 1000))
-            .expression_attribute_values(":now_ms", n(now_ms))
+            // Another container's clock may run ahead of the one that wrote the lease.
+            .expression_attribute_values(":lease_cutoff", n(super::lease_cutoff(now_ms)))
             .expression_attribute_values(":in_progress", s("in_progress"))
             .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
             .send()

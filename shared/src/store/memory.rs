@@ -89,10 +89,11 @@ impl TransferStore for MemoryStore {
             Some(r)
                 if r.status == TransferStatus::InProgress
                     && r.claim_id == record.claim_id
-                    && r.lease_expires_at <= now_ms =>
+                    && super::lease_is_over(r.lease_expires_at, now_ms) =>
             {
                 r.status = TransferStatus::Unknown;
                 r.updated_at = now_ms;
+                r.outcome_message = Some(super::ABANDONED_MESSAGE.to_string());
                 Ok(true)
             }
             _ => Ok(false),

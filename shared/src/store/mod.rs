@@ -22,6 +22,30 @@ pub use transfers::{
 
 use crate::ApiError;
 
+/// How long past its end a lease still counts as live. Leases are written
+/// with one container's clock and read with another's; clocks differ (NTP
+/// keeps Lambda's within milliseconds, but not always), and a live claim
+/// taken for dead would have its transfer reported `unknown` while it runs,
+/// or its idempotency key handed to a second request. Five seconds is far
+/// beyond any skew NTP leaves, and only delays the reading of a dead claim.
+pub const LEASE_GRACE_MS: u64 = 5_000;
+
+/// Whether a lease ending at `lease_expires_at` is over at `now_ms`, grace
+/// included.
+pub fn lease_is_over(lease_expires_at: u64, now_ms: u64) -> bool {
+    lease_expires_at.saturating_add(LEASE_GRACE_MS) <= now_ms
+}
+
+/// The latest lease end that counts as over at `now_ms`, for conditions
+/// evaluated by the table (`lease_expires_at <= :cutoff`).
+pub(crate) fn lease_cutoff(now_ms: u64) -> u64 {
+    now_ms.saturating_sub(LEASE_GRACE_MS)
+}
+
+/// What a dead claim's record says when it is marked `unknown`.
+pub(crate) const ABANDONED_MESSAGE: &str =
+    "the function ended before DeBox answered (lease expired)";
+
 /// The table's TTL attribute.
 pub const TTL_ATTRIBUTE: &str = "expires_at";
 

@@ -66,11 +66,12 @@ pub struct TransferRecord {
 
 impl TransferRecord {
     /// The status as callers must see it at `now_ms`: an `in_progress`
-    /// claim whose lease ran out belonged to a function that died mid-call,
-    /// so DeBox may or may not have moved the points.
+    /// claim whose lease ran out (past [`super::LEASE_GRACE_MS`] of clock
+    /// skew) belonged to a function that died mid-call, so DeBox may or may
+    /// not have moved the points.
     pub fn status_at(&self, now_ms: u64) -> TransferStatus {
         match self.status {
-            TransferStatus::InProgress if self.lease_expires_at <= now_ms => {
+            TransferStatus::InProgress if super::lease_is_over(self.lease_expires_at, now_ms) => {
                 TransferStatus::Unknown
             }
             status => status,
@@ -127,8 +128,9 @@ pub trait TransferStore: Send + Sync {
         now_ms: u64,
     ) -> impl Future<Output = Result<bool, StoreUnavailable>> + Send;
 
-    /// Turn a dead claim (`in_progress`, lease over) into `unknown`, so that
-    /// operators find it. Answers whether the record was changed.
+    /// Turn a dead claim (`in_progress`, lease over, grace included) into
+    /// `unknown`, so that operators find it. Answers whether the record was
+    /// changed.
     fn mark_abandoned(
         &self,
         record: &TransferRecord,
@@ -169,7 +171,13 @@ mod tests {
             outcome_message: None,
         };
         assert_eq!(record.status_at(999), TransferStatus::InProgress);
-        assert_eq!(record.status_at(1_000), TransferStatus::Unknown);
+        // Another container's clock may run ahead: the grace keeps it live.
+        let grace = super::super::LEASE_GRACE_MS;
+        assert_eq!(
+            record.status_at(1_000 + grace - 1),
+            TransferStatus::InProgress
+        );
+        assert_eq!(record.status_at(1_000 + grace), TransferStatus::Unknown);
         let done = TransferRecord {
             status: TransferStatus::Succeeded,
             ..record
