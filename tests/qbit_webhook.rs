@@ -6,7 +6,11 @@ use base64::engine::general_purpose::STANDARD;
 use bundle_tests::{Answer, Event, World, secret_json};
 use sandbox::webhooks::SigningKey;
 use serde_json::{Value, json};
+use shared::secrets::Secrets;
 use shared::store::DynamoStore;
+use std::io::{Read, Write};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 async fn deliver_with(
     world: &World,
@@ -277,16 +281,6 @@ async fn a_secret_without_the_public_key_is_500_and_nothing_is_written() {
     assert_eq!(world.item_count().await, 0);
 }
 
-#[tokio::test]
-async fn a_signed_body_that_is_not_an_event_is_400() {
-    let world = World::start().await;
-    let body = r#"{"hello": "world"}"#;
-    let signature = world.sandbox.state().webhook_key.sign(body.as_bytes());
-    let answer = deliver(&world, body, Some(&signature)).await;
-    assert_eq!(answer.status, 400, "{}", answer.text);
-    assert_eq!(world.item_count().await, 0);
-}
-
 /// `events/qbit-webhook.json` was signed by `openssl dgst -sha256 -sign`
 /// with the test key: an independent implementation agrees with ours.
 #[tokio::test]
@@ -299,4 +293,260 @@ async fn the_sample_event_signed_by_openssl_verifies() {
         text(&world.item("charge#ch_1").await.unwrap(), "status"),
         "closed"
     );
+}
+
+/// A hand-built, signed event about charge `charge` created at `created_at`.
+fn signed_event(
+    world: &World,
+    id: &str,
+    kind: &str,
+    created_at: &str,
+    charge: &str,
+) -> (String, String) {
+    let body = json!({"id": id, "object": "event", "type": kind, "createdAt": created_at,
+                      "data": {"object": {"id": charge, "object": "charge", "status": "succeeded", "paid": true,
+                                          "amount": 1000, "currency": "USD", "externalOrderId": "o-1"}}})
+    .to_string();
+    let signature = world.sandbox.state().webhook_key.sign(body.as_bytes());
+    (body, signature)
+}
+
+#[tokio::test]
+async fn an_event_time_with_a_utc_offset_is_read() {
+    let world = World::start().await;
+    let (body, signature) = signed_event(
+        &world,
+        "evt_offset",
+        "charge.succeeded",
+        "2026-11-21T18:00:00+08:00",
+        "ch_offset",
+    );
+    ok(&deliver(&world, &body, Some(&signature)).await, false);
+    let state = world.item("charge#ch_offset").await.expect("charge item");
+    assert_eq!(text(&state, "status"), "succeeded");
+    assert_eq!(text(&state, "last_event_at_ms"), "1795255200000");
+}
+
+#[tokio::test]
+async fn the_offset_decides_which_event_is_newer() {
+    let world = World::start().await;
+    let deliver_event = |id: &'static str, at: &'static str| {
+        let world = &world;
+        async move {
+            let (body, signature) = signed_event(world, id, "charge.succeeded", at, "ch_1");
+            ok(&deliver(world, &body, Some(&signature)).await, false);
+            text(&world.item("charge#ch_1").await.unwrap(), "last_event_id")
+        }
+    };
+    assert_eq!(
+        deliver_event("evt_a", "2026-11-21T10:00:00.000Z").await,
+        "evt_a"
+    );
+    // 09:59:59Z: older, so it is recorded but does not replace evt_a.
+    assert_eq!(
+        deliver_event("evt_b", "2026-11-21T17:59:59.000+08:00").await,
+        "evt_a"
+    );
+    assert_eq!(
+        text(&world.item("event#evt_b").await.unwrap(), "applied"),
+        "false"
+    );
+    // 10:00:01Z: newer.
+    assert_eq!(
+        deliver_event("evt_c", "2026-11-21T18:00:01+08:00").await,
+        "evt_c"
+    );
+}
+
+/// The kept item of an unreadable body, by the body's digest.
+async fn unreadable_item(
+    world: &World,
+    body: &str,
+) -> Option<std::collections::HashMap<String, aws_sdk_dynamodb::types::AttributeValue>> {
+    let key = format!(
+        "unreadable_event#{}",
+        shared::http::fingerprint(body.as_bytes())
+    );
+    world.item(&key).await
+}
+
+#[tokio::test]
+async fn a_signed_body_that_is_not_an_event_is_kept_and_acknowledged() {
+    let world = World::start().await;
+    let body = r#"{"hello": "world"}"#;
+    let signature = world.sandbox.state().webhook_key.sign(body.as_bytes());
+
+    ok(&deliver(&world, body, Some(&signature)).await, false);
+    let kept = unreadable_item(&world, body)
+        .await
+        .expect("the body is kept");
+    assert_eq!(text(&kept, "kind"), "unreadable_event");
+    assert_eq!(kept["body"].as_b().unwrap().as_ref(), body.as_bytes());
+    assert_eq!(text(&kept, "signature"), signature, "kept for a replay");
+    assert_eq!(text(&kept, "deliveries"), "1");
+    let reason = text(&kept, "reason");
+    assert_eq!(reason, "the event has no `id` (line 1, column 18)");
+    assert!(kept.contains_key("expires_at"));
+    assert_eq!(world.item_count().await, 1);
+
+    // Delivered again: the same item, counted.
+    ok(&deliver(&world, body, Some(&signature)).await, true);
+    let again = unreadable_item(&world, body).await.unwrap();
+    assert_eq!(text(&again, "deliveries"), "2");
+    assert_eq!(again["body"], kept["body"]);
+    assert_eq!(again["first_received_at"], kept["first_received_at"]);
+    assert_eq!(world.item_count().await, 1);
+}
+
+#[tokio::test]
+async fn an_event_with_an_unreadable_time_is_kept_not_dropped() {
+    let world = World::start().await;
+    let (body, signature) =
+        signed_event(&world, "evt_when", "charge.succeeded", "yesterday", "ch_1");
+    ok(&deliver(&world, &body, Some(&signature)).await, false);
+    let kept = unreadable_item(&world, &body)
+        .await
+        .expect("the body is kept");
+    assert_eq!(kept["body"].as_b().unwrap().as_ref(), body.as_bytes());
+    assert_eq!(text(&kept, "deliveries"), "1");
+    let reason = text(&kept, "reason");
+    assert!(reason.contains("createdAt"), "{reason}");
+    assert!(!reason.contains("yesterday"), "{reason}");
+    assert_eq!(world.item_count().await, 1, "no event, no charge");
+}
+
+#[tokio::test]
+async fn an_unreadable_event_that_cannot_be_kept_is_503() {
+    let world = World::start().await;
+    let body = r#"{"hello": "world"}"#;
+    let signature = world.sandbox.state().webhook_key.sign(body.as_bytes());
+    let down = bundle_tests::unreachable_store(&world.table).await;
+    let answer = deliver_with(&world, &down, body, Some(&signature)).await;
+    // Not acknowledged: Qbit still holds the event and delivers it again.
+    assert_eq!(answer.status, 503, "{}", answer.text);
+    assert!(answer.text.contains("it was not kept"), "{}", answer.text);
+    assert_eq!(world.item_count().await, 0);
+}
+
+/// A stand-in for Secrets Manager that fails every call: it answers 500 and
+/// counts the connections it accepted. A plain thread, one connection at a
+/// time (the SDK sends one request at a time).
+fn failing_endpoint() -> (String, Arc<AtomicUsize>) {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let count = Arc::new(AtomicUsize::new(0));
+    let counted = count.clone();
+    std::thread::spawn(move || {
+        for socket in listener.incoming() {
+            let Ok(mut socket) = socket else { return };
+            counted.fetch_add(1, Ordering::SeqCst);
+            let _ = socket.set_read_timeout(Some(std::time::Duration::from_secs(5)));
+            // Read the whole request (headers, then Content-Length bytes)
+            // before answering, so closing never resets the connection.
+            let mut request = Vec::new();
+            let mut chunk = [0u8; 4096];
+            while let Ok(read @ 1..) = socket.read(&mut chunk) {
+                request.extend_from_slice(&chunk[..read]);
+                let text = String::from_utf8_lossy(&request).to_ascii_lowercase();
+                let Some(end) = text.find("\r\n\r\n") else {
+                    continue;
+                };
+                let length = text[..end]
+                    .lines()
+                    .find_map(|l| l.strip_prefix("content-length:"))
+                    .and_then(|v| v.trim().parse::<usize>().ok())
+                    .unwrap_or(0);
+                if request.len() >= end + 4 + length {
+                    break;
+                }
+            }
+            let body = r#"{"__type":"InternalServiceError","message":"down"}"#;
+            let answer = format!(
+                "HTTP/1.1 500 Internal Server Error\r\ncontent-type: application/x-amz-json-1.1\r\n\
+                 content-length: {}\r\nconnection: close\r\n\r\n{body}",
+                body.len()
+            );
+            let _ = socket.write_all(answer.as_bytes());
+        }
+    });
+    (url, count)
+}
+
+/// Secrets read from `endpoint`.
+async fn secrets_at(endpoint: &str) -> Secrets {
+    let sdk = bundle_tests::aws_config(endpoint).await;
+    Secrets::new(aws_sdk_secretsmanager::Client::new(&sdk), "payments")
+}
+
+#[tokio::test]
+async fn a_missing_or_garbled_signature_is_401_before_the_secret_is_read() {
+    let world = World::start().await;
+    let (endpoint, calls) = failing_endpoint();
+    let secrets = secrets_at(&endpoint).await;
+    let (body, _) = signed_event(
+        &world,
+        "evt_1",
+        "charge.succeeded",
+        "2026-11-21T10:00:00Z",
+        "ch_1",
+    );
+    for signature in [None, Some("!!not base64!!"), Some("")] {
+        let mut event = Event::new("POST", "/webhooks/qbit")
+            .header("content-type", "application/json")
+            .text_body(&body);
+        if let Some(signature) = signature {
+            event = event.header("X-QbitPay-Signature", signature);
+        }
+        let answer =
+            Answer::of(qbit_webhook::handle(&secrets, &world.store(), event.request("r")).await);
+        assert_eq!(answer.status, 401, "{signature:?}: {}", answer.text);
+        assert_eq!(answer.json()["type"], "authentication_error");
+    }
+    assert_eq!(
+        calls.load(Ordering::SeqCst),
+        0,
+        "Secrets Manager was called"
+    );
+    assert_eq!(world.item_count().await, 0);
+}
+
+#[tokio::test]
+async fn a_failed_secret_read_is_not_retried_on_every_request() {
+    let world = World::start().await;
+    let (endpoint, calls) = failing_endpoint();
+    let secrets = secrets_at(&endpoint).await;
+    let (body, signature) = signed_event(
+        &world,
+        "evt_1",
+        "charge.succeeded",
+        "2026-11-21T10:00:00Z",
+        "ch_1",
+    );
+    let request = || {
+        Event::new("POST", "/webhooks/qbit")
+            .header("content-type", "application/json")
+            .header("X-QbitPay-Signature", &signature)
+            .text_body(&body)
+            .request("r")
+    };
+
+    let first = Answer::of(qbit_webhook::handle(&secrets, &world.store(), request()).await);
+    assert_eq!(first.status, 503, "{}", first.text);
+    let after_first = calls.load(Ordering::SeqCst);
+    assert!(after_first >= 1);
+
+    let second = Answer::of(qbit_webhook::handle(&secrets, &world.store(), request()).await);
+    assert_eq!(second.status, 503, "{}", second.text);
+    assert_eq!(second.text, first.text);
+    assert_eq!(calls.load(Ordering::SeqCst), after_first, "called again");
+
+    // A rejected credential elsewhere drops the pause with the cache.
+    secrets.invalidate().await;
+    let third = Answer::of(qbit_webhook::handle(&secrets, &world.store(), request()).await);
+    assert_eq!(third.status, 503, "{}", third.text);
+    assert!(
+        calls.load(Ordering::SeqCst) > after_first,
+        "invalidate() reads again"
+    );
+    assert_eq!(world.item_count().await, 0);
 }

@@ -35,6 +35,34 @@ pub fn transfer_outcome(outcome: &str, serial_id: &str) {
     );
 }
 
+/// The line for a verified webhook event we could not read: metric
+/// `WebhookEvents`, dimension `Outcome` = `unreadable`, and the key of the
+/// item that keeps (or would keep) its body, for the operator to find it.
+pub fn unreadable_webhook_event_line(item_key: &str, timestamp_ms: u64) -> String {
+    json!({
+        "_aws": {
+            "Timestamp": timestamp_ms,
+            "CloudWatchMetrics": [{
+                "Namespace": NAMESPACE,
+                "Dimensions": [["Outcome"]],
+                "Metrics": [{"Name": "WebhookEvents", "Unit": "Count"}],
+            }],
+        },
+        "Outcome": "unreadable",
+        "WebhookEvents": 1,
+        "item_key": item_key,
+    })
+    .to_string()
+}
+
+/// Write the unreadable webhook event metric (the template alarms on it).
+pub fn unreadable_webhook_event(item_key: &str) {
+    println!(
+        "{}",
+        unreadable_webhook_event_line(item_key, crate::now_ms())
+    );
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -54,5 +82,22 @@ mod tests {
         assert_eq!(line["Outcome"], "unknown");
         assert_eq!(line["Transfers"], 1);
         assert_eq!(line["serial_id"], "s-1");
+    }
+
+    #[test]
+    fn the_unreadable_event_line_is_an_emf_document() {
+        let line: Value = serde_json::from_str(&unreadable_webhook_event_line(
+            "unreadable_event#ab12",
+            1_800_000_000_000,
+        ))
+        .unwrap();
+        assert_eq!(line["_aws"]["Timestamp"], 1_800_000_000_000u64);
+        let directive = &line["_aws"]["CloudWatchMetrics"][0];
+        assert_eq!(directive["Namespace"], "PaymentsBundle");
+        assert_eq!(directive["Dimensions"], serde_json::json!([["Outcome"]]));
+        assert_eq!(directive["Metrics"][0]["Name"], "WebhookEvents");
+        assert_eq!(line["Outcome"], "unreadable");
+        assert_eq!(line["WebhookEvents"], 1);
+        assert_eq!(line["item_key"], "unreadable_event#ab12");
     }
 }

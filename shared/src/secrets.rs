@@ -7,6 +7,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use aws_sdk_secretsmanager::error::DisplayErrorContext;
+use http::StatusCode;
 use serde::Deserialize;
 use tokio::sync::Mutex;
 
@@ -14,6 +15,13 @@ use crate::ApiError;
 
 /// The contract's bound on how stale a cached secret may be.
 pub const MAX_SECRET_AGE: Duration = Duration::from_secs(5 * 60);
+
+/// After Secrets Manager could not be read, how long every caller gets the
+/// same 503 without a new call. Without it each request (the public webhook
+/// included, which anyone can send) would call a failing service again, up
+/// to three attempts each; a few seconds lets it recover, and Qbit's and
+/// merchants' retries come later than that anyway.
+pub const FAILED_READ_PAUSE: Duration = Duration::from_secs(5);
 
 /// A credential. Its `Debug` never shows the value, so it cannot reach a log
 /// by accident; `expose` is the one way to read it.
@@ -93,12 +101,39 @@ struct Cached {
     fetched_at: Instant,
 }
 
+/// What the cache knows: the last secrets read, and when a read last failed.
+#[derive(Default)]
+struct State {
+    cached: Option<Cached>,
+    failed_at: Option<Instant>,
+}
+
+impl State {
+    fn fresh(&self, now: Instant, max_age: Duration) -> Option<Arc<ProviderSecrets>> {
+        self.cached
+            .as_ref()
+            .filter(|c| now.saturating_duration_since(c.fetched_at) < max_age)
+            .map(|c| c.secrets.clone())
+    }
+
+    /// Whether a read failed less than [`FAILED_READ_PAUSE`] before `now`.
+    fn pausing(&self, now: Instant) -> bool {
+        self.failed_at
+            .is_some_and(|at| now.saturating_duration_since(at) < FAILED_READ_PAUSE)
+    }
+}
+
+/// The answer while Secrets Manager cannot be read: a 503, retried later.
+fn unreadable() -> ApiError {
+    ApiError::unavailable("the payments secret could not be read; try again shortly")
+}
+
 /// The per-container cache in front of Secrets Manager.
 pub struct Secrets {
     client: aws_sdk_secretsmanager::Client,
     secret_id: String,
     max_age: Duration,
-    cached: Mutex<Option<Cached>>,
+    state: Mutex<State>,
 }
 
 impl Secrets {
@@ -116,32 +151,49 @@ impl Secrets {
             client,
             secret_id: secret_id.into(),
             max_age: max_age.min(MAX_SECRET_AGE),
-            cached: Mutex::new(None),
+            state: Mutex::new(State::default()),
         }
     }
 
     /// The current secrets: from the cache while fresh, else from Secrets
     /// Manager. Concurrent callers wait for one fetch rather than each
-    /// making their own.
+    /// making their own. A read that failed is not tried again for
+    /// [`FAILED_READ_PAUSE`]: callers get the same 503 at once. A secret
+    /// that was read but is wrong (a 500) is not paused: fixing it takes
+    /// effect on the next request.
     pub async fn get(&self) -> Result<Arc<ProviderSecrets>, ApiError> {
-        let mut cached = self.cached.lock().await;
-        if let Some(entry) = cached.as_ref()
-            && entry.fetched_at.elapsed() < self.max_age
-        {
-            return Ok(entry.secrets.clone());
+        let mut state = self.state.lock().await;
+        if let Some(secrets) = state.fresh(Instant::now(), self.max_age) {
+            return Ok(secrets);
         }
-        let secrets = Arc::new(self.fetch().await?);
-        *cached = Some(Cached {
-            secrets: secrets.clone(),
-            fetched_at: Instant::now(),
-        });
-        Ok(secrets)
+        if state.pausing(Instant::now()) {
+            return Err(unreadable());
+        }
+        match self.fetch().await {
+            Ok(secrets) => {
+                let secrets = Arc::new(secrets);
+                *state = State {
+                    cached: Some(Cached {
+                        secrets: secrets.clone(),
+                        fetched_at: Instant::now(),
+                    }),
+                    failed_at: None,
+                };
+                Ok(secrets)
+            }
+            Err(error) => {
+                if error.status() == StatusCode::SERVICE_UNAVAILABLE {
+                    state.failed_at = Some(Instant::now());
+                }
+                Err(error)
+            }
+        }
     }
 
-    /// Forget the cached value: a provider rejected our credentials, so the
-    /// secret may have been rotated.
+    /// Forget the cached value and any failed read: a provider rejected our
+    /// credentials, so the secret may have been rotated; read it afresh.
     pub async fn invalidate(&self) {
-        *self.cached.lock().await = None;
+        *self.state.lock().await = State::default();
     }
 
     async fn fetch(&self) -> Result<ProviderSecrets, ApiError> {
@@ -153,7 +205,7 @@ impl Secrets {
             .await
             .map_err(|e| {
                 tracing::error!(error = %DisplayErrorContext(&e), "could not read the payments secret");
-                ApiError::unavailable("the payments secret could not be read; try again shortly")
+                unreadable()
             })?;
         let text = output.secret_string().ok_or_else(|| {
             ApiError::misconfigured(
@@ -195,5 +247,38 @@ mod tests {
         assert!(!err.message().contains("12345678"), "{}", err.message());
         let err = ProviderSecrets::parse("sk_live_plain_text").unwrap_err();
         assert!(!err.message().contains("sk_live"), "{}", err.message());
+    }
+
+    #[test]
+    fn a_failed_read_pauses_reads_for_a_few_seconds_only() {
+        let t0 = Instant::now();
+        let mut state = State::default();
+        assert!(!state.pausing(t0), "nothing failed yet");
+        state.failed_at = Some(t0);
+        assert!(state.pausing(t0));
+        assert!(state.pausing(t0 + FAILED_READ_PAUSE - Duration::from_millis(1)));
+        assert!(!state.pausing(t0 + FAILED_READ_PAUSE));
+        // A clock read before the failure (another task's) still pauses.
+        assert!(state.pausing(t0.checked_sub(Duration::from_secs(1)).unwrap_or(t0)));
+    }
+
+    #[test]
+    fn a_cached_secret_is_fresh_for_its_max_age() {
+        let t0 = Instant::now();
+        let state = State {
+            cached: Some(Cached {
+                secrets: Arc::new(ProviderSecrets::parse("{}").unwrap()),
+                fetched_at: t0,
+            }),
+            failed_at: None,
+        };
+        let age = Duration::from_secs(60);
+        assert!(
+            state
+                .fresh(t0 + age - Duration::from_millis(1), age)
+                .is_some()
+        );
+        assert!(state.fresh(t0 + age, age).is_none());
+        assert!(State::default().fresh(t0, age).is_none());
     }
 }

@@ -6,7 +6,9 @@
 //! signature over the body bytes exactly as sent; the key is a PEM
 //! SubjectPublicKeyInfo; no timestamp is signed, so replays are stopped by
 //! recording event ids. Events are
-//! `{"id", "object": "event", "type", "createdAt", "data": {"object": <charge>}}`.
+//! `{"id", "object": "event", "type", "createdAt", "data": {"object": <charge>}}`,
+//! `createdAt` in RFC 3339 (`Z` or any `±hh:mm` offset, with or without a
+//! fraction of a second).
 
 use aws_lc_rs::signature::{RSA_PKCS1_2048_8192_SHA256, UnparsedPublicKey};
 use base64::Engine;
@@ -15,6 +17,9 @@ use http::StatusCode;
 use rustls_pki_types::SubjectPublicKeyInfoDer;
 use rustls_pki_types::pem::PemObject;
 use serde::Deserialize;
+use serde_json::error::Category;
+use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
 
 use crate::ApiError;
 
@@ -41,6 +46,33 @@ impl From<SignatureError> for ApiError {
     }
 }
 
+/// The signature header's value, decoded. Read before the key is fetched,
+/// so a request without a plausible signature costs no call to Secrets
+/// Manager.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Signature(Vec<u8>);
+
+impl Signature {
+    /// From the header's value: missing or blank, or not base64, is refused.
+    pub fn from_header(value: Option<&str>) -> Result<Self, SignatureError> {
+        let value = value
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .ok_or(SignatureError::Missing)?;
+        STANDARD
+            .decode(value)
+            .map(Self)
+            .map_err(|_| SignatureError::NotBase64)
+    }
+}
+
+/// Never the bytes: signatures stay out of logs.
+impl std::fmt::Debug for Signature {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Signature({} bytes)", self.0.len())
+    }
+}
+
 /// Qbit's public key, parsed once.
 pub struct WebhookKey {
     der: Vec<u8>,
@@ -59,18 +91,11 @@ impl WebhookKey {
         })
     }
 
-    /// Verify `signature` (the header's value) over `body`, the exact bytes.
-    pub fn verify(&self, body: &[u8], signature: Option<&str>) -> Result<(), SignatureError> {
-        let signature = signature
-            .map(str::trim)
-            .filter(|s| !s.is_empty())
-            .ok_or(SignatureError::Missing)?;
-        let signature = STANDARD
-            .decode(signature)
-            .map_err(|_| SignatureError::NotBase64)?;
+    /// Verify `signature` over `body`, the exact bytes.
+    pub fn verify(&self, body: &[u8], signature: &Signature) -> Result<(), SignatureError> {
         // aws-lc-rs compares in constant time, and takes SubjectPublicKeyInfo DER.
         UnparsedPublicKey::new(&RSA_PKCS1_2048_8192_SHA256, &self.der)
-            .verify(body, &signature)
+            .verify(body, &signature.0)
             .map_err(|_| SignatureError::Mismatch)
     }
 }
@@ -108,33 +133,94 @@ pub struct Event {
     pub id: String,
     pub kind: String,
     pub created_at: String,
-    /// `createdAt` in Unix milliseconds, for ordering.
+    /// `createdAt` as an instant in Unix milliseconds (offset applied,
+    /// sub-millisecond fraction cut): what events are ordered by.
     pub created_at_ms: u64,
     /// The charge, for the `charge.*` types we know; `None` for other types,
     /// which are recorded and acknowledged but change no charge.
     pub charge: Option<EventCharge>,
 }
 
-impl Event {
-    /// Parse a verified body. A signed body we cannot read is a 400: Qbit
-    /// sent something we do not understand, and retrying will not help.
-    pub fn parse(body: &[u8]) -> Result<Self, ApiError> {
-        let bad = |what: &str| {
-            ApiError::invalid_request(format!("the event is not one we can read: {what}"))
-        };
-        let raw: RawEvent = serde_json::from_slice(body).map_err(|e| bad(&e.to_string()))?;
-        if raw.id.is_empty() || raw.id.len() > 255 {
-            return Err(bad("id must be 1 to 255 characters"));
+/// A verified body we cannot read. `reason` is in our own words and never
+/// quotes the body (it is stored and logged; the body may hold anything).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("the event is not one we can read: {reason}")]
+pub struct Unreadable {
+    pub reason: String,
+}
+
+impl Unreadable {
+    fn new(reason: impl Into<String>) -> Self {
+        Self {
+            reason: reason.into(),
         }
-        let created_at_ms = humantime::parse_rfc3339_weak(&raw.created_at)
-            .ok()
-            .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
-            .map(|d| d.as_millis() as u64)
-            .ok_or_else(|| bad("createdAt is not an ISO 8601 time"))?;
+    }
+
+    /// From serde's error, keeping only where and what kind of fault: its
+    /// own message can quote the body (`invalid type: string "..."`). A
+    /// missing member is named: serde takes that name from our types.
+    fn json(within: &str, error: serde_path_to_error::Error<serde_json::Error>) -> Self {
+        let path = error.path().to_string();
+        let error = error.into_inner();
+        let member = match path.as_str() {
+            "." => within.to_string(),
+            path if within == "the event" => format!("`{path}`"),
+            path => format!("`{within}.{path}`"),
+        };
+        let what = match error.classify() {
+            Category::Data => match error
+                .to_string()
+                .strip_prefix("missing field `")
+                .and_then(|rest| rest.split('`').next())
+            {
+                Some(name) => format!("{member} has no `{name}`"),
+                None => format!("{member} is not of the expected type or value"),
+            },
+            Category::Syntax | Category::Eof | Category::Io => "the body is not JSON".to_string(),
+        };
+        match error.line() {
+            0 => Self::new(what),
+            line => Self::new(format!("{what} (line {line}, column {})", error.column())),
+        }
+    }
+}
+
+/// An RFC 3339 time (`Z` or any `±hh:mm` offset, any fraction) as Unix
+/// milliseconds, the instant events are ordered by. A fraction below a
+/// millisecond is cut, never rounded: `.9999` is `.999`, so no event moves
+/// into the next millisecond. A time before 1970 cannot be an event's:
+/// refused.
+fn unix_ms(text: &str) -> Option<u64> {
+    let nanos = OffsetDateTime::parse(text, &Rfc3339)
+        .ok()?
+        .unix_timestamp_nanos();
+    if nanos < 0 {
+        return None;
+    }
+    u64::try_from(nanos / 1_000_000).ok()
+}
+
+impl Event {
+    /// Parse a verified body. What cannot be read is [`Unreadable`]: the
+    /// caller keeps the body for an operator rather than dropping it.
+    pub fn parse(body: &[u8]) -> Result<Self, Unreadable> {
+        let mut json = serde_json::Deserializer::from_slice(body);
+        let raw: RawEvent = serde_path_to_error::deserialize(&mut json)
+            .map_err(|e| Unreadable::json("the event", e))?;
+        json.end()
+            .map_err(|_| Unreadable::new("the body is not JSON: more follows the event"))?;
+        if raw.id.is_empty() || raw.id.len() > 255 {
+            return Err(Unreadable::new("id must be 1 to 255 characters"));
+        }
+        let created_at_ms = unix_ms(&raw.created_at).ok_or_else(|| {
+            Unreadable::new(
+                "createdAt is not an RFC 3339 time (such as 2026-11-21T18:00:00.250+08:00) from 1970 on",
+            )
+        })?;
         let charge = match rank(&raw.kind) {
             Some(_) => Some(
-                serde_json::from_value::<EventCharge>(raw.data.object)
-                    .map_err(|e| bad(&format!("data.object: {e}")))?,
+                serde_path_to_error::deserialize::<_, EventCharge>(raw.data.object)
+                    .map_err(|e| Unreadable::json("data.object", e))?,
             ),
             None => None,
         };
@@ -190,26 +276,37 @@ mod tests {
     fn a_signature_verifies_only_for_the_exact_bytes() {
         let key = WebhookKey::from_pem(PUBLIC).unwrap();
         let body = br#"{"id":"evt_1","type":"charge.succeeded"}"#;
-        let signature = sign(body);
-        assert_eq!(key.verify(body, Some(&signature)), Ok(()));
+        let signature = Signature::from_header(Some(&sign(body))).unwrap();
+        assert_eq!(key.verify(body, &signature), Ok(()));
         // Same JSON, other bytes: refused.
         assert_eq!(
             key.verify(
                 br#"{"id": "evt_1", "type": "charge.succeeded"}"#,
-                Some(&signature)
+                &signature
             ),
             Err(SignatureError::Mismatch)
         );
-        assert_eq!(key.verify(body, None), Err(SignatureError::Missing));
-        assert_eq!(key.verify(body, Some("")), Err(SignatureError::Missing));
+        let zeros = Signature::from_header(Some(&STANDARD.encode([0u8; 256]))).unwrap();
+        assert_eq!(key.verify(body, &zeros), Err(SignatureError::Mismatch));
+    }
+
+    #[test]
+    fn a_header_is_read_before_any_key_is_needed() {
+        assert_eq!(Signature::from_header(None), Err(SignatureError::Missing));
         assert_eq!(
-            key.verify(body, Some("%%%not base64")),
+            Signature::from_header(Some("")),
+            Err(SignatureError::Missing)
+        );
+        assert_eq!(
+            Signature::from_header(Some("  ")),
+            Err(SignatureError::Missing)
+        );
+        assert_eq!(
+            Signature::from_header(Some("%%%not base64")),
             Err(SignatureError::NotBase64)
         );
-        assert_eq!(
-            key.verify(body, Some(&STANDARD.encode([0u8; 256]))),
-            Err(SignatureError::Mismatch)
-        );
+        let signature = Signature::from_header(Some(" AAEC ")).unwrap();
+        assert_eq!(format!("{signature:?}"), "Signature(3 bytes)");
     }
 
     #[test]
@@ -230,11 +327,96 @@ mod tests {
         let other = br#"{"id":"evt_2","type":"payout.paid","createdAt":"2026-11-21T10:00:00Z","data":{"object":{"x":1}}}"#;
         assert_eq!(Event::parse(other).unwrap().charge, None);
 
-        for bad in [
-            &br#"{"id":"evt_3"}"#[..],
-            br#"{"id":"e","type":"charge.succeeded","createdAt":"yesterday","data":{"object":{}}}"#,
+        // What cannot be read says why in our words, never quoting the body.
+        for (bad, reason) in [
+            (&br#"{"hello":"world"}"#[..], "the event has no `id` (line 1, column 17)"),
+            (br#"{"id":"evt_3"}"#, "the event has no `type` (line 1, column 14)"),
+            (br#"{"id":"secret-ish","#, "the body is not JSON (line 1, column 19)"),
+            (br#"{"id":"e","type":"x","createdAt":"x","data":{"object":{}}} tail"#, "the body is not JSON: more follows the event"),
+            (
+                br#"{"id":["secret-ish"],"type":"x","createdAt":"x","data":{"object":{}}}"#,
+                "`id` is not of the expected type or value (line 1, column 6)",
+            ),
+            (
+                br#"{"id":"e","type":"charge.succeeded","createdAt":"yesterday","data":{"object":{}}}"#,
+                "createdAt is not an RFC 3339 time (such as 2026-11-21T18:00:00.250+08:00) from 1970 on",
+            ),
+            (
+                br#"{"id":"e","type":"charge.succeeded","createdAt":"2026-11-21T10:00:00Z","data":{"object":{"id":"c"}}}"#,
+                "data.object has no `status`",
+            ),
+            (
+                br#"{"id":"e","type":"charge.succeeded","createdAt":"2026-11-21T10:00:00Z","data":{"object":
+                    {"id":"c","status":"succeeded","paid":true,"amount":"secret-ish","currency":"USD","externalOrderId":"o"}}}"#,
+                "`data.object.amount` is not of the expected type or value",
+            ),
         ] {
-            assert_eq!(Event::parse(bad).unwrap_err().status(), 400);
+            let error = Event::parse(bad).unwrap_err();
+            assert_eq!(error.reason, reason, "{}", String::from_utf8_lossy(bad));
+        }
+    }
+
+    /// `createdAt` in Unix ms, through a whole event.
+    fn created_at_ms(created_at: &str) -> Option<u64> {
+        let body = serde_json::json!({"id": "evt_t", "type": "payout.paid", "createdAt": created_at,
+                                      "data": {"object": {}}});
+        Event::parse(body.to_string().as_bytes())
+            .ok()
+            .map(|e| e.created_at_ms)
+    }
+
+    #[test]
+    fn event_times_are_read_with_their_offset_to_the_millisecond() {
+        // 2026-11-21T10:00:00Z
+        const AT: u64 = 1_795_255_200_000;
+        for (text, ms) in [
+            ("2026-11-21T10:00:00Z", AT),
+            ("2026-11-21T10:00:00.2Z", AT + 200),
+            ("2026-11-21T10:00:00.250Z", AT + 250),
+            // Below a millisecond is cut, never rounded up.
+            ("2026-11-21T10:00:00.123456789Z", AT + 123),
+            ("2026-11-21T18:00:00+08:00", AT),
+            ("2026-11-21T18:00:00.2+08:00", AT + 200),
+            ("2026-11-21T18:00:00.250+08:00", AT + 250),
+            ("2026-11-21T18:00:00.123456789+08:00", AT + 123),
+            ("2026-11-21T04:30:00-05:30", AT),
+            ("2026-11-21T04:30:00.250-05:30", AT + 250),
+            ("2026-11-21T04:30:00.123456789-05:30", AT + 123),
+            // RFC 3339 allows lower case, and a space for the `T`.
+            ("2026-11-21t10:00:00.250z", AT + 250),
+            ("2026-11-21 10:00:00.250Z", AT + 250),
+            ("1970-01-01T00:00:00Z", 0),
+        ] {
+            assert_eq!(created_at_ms(text), Some(ms), "{text}");
+        }
+        // One instant, three ways: one key.
+        assert_eq!(
+            created_at_ms("2026-11-21T10:00:00.5Z"),
+            created_at_ms("2026-11-21T18:00:00.500+08:00")
+        );
+        assert_eq!(
+            created_at_ms("2026-11-21T10:00:00.5Z"),
+            created_at_ms("2026-11-21T04:30:00.5-05:30")
+        );
+    }
+
+    #[test]
+    fn event_times_that_are_not_rfc_3339_after_the_epoch_are_refused() {
+        for text in [
+            "yesterday",
+            "",
+            "2026-11-21",
+            "2026-11-21T10:00:00",
+            "2026-11-21T10:00:00+0800",
+            "2026-11-21T25:00:00Z",
+            "2026-02-30T10:00:00Z",
+            "2026-11-21T10:00:00.Z",
+            "1969-12-31T23:59:59.999Z",
+            // Half a millisecond before 1970 must not be cut to 0.
+            "1969-12-31T23:59:59.9995Z",
+            "1970-01-01T08:00:00+08:01",
+        ] {
+            assert_eq!(created_at_ms(text), None, "{text}");
         }
     }
 }

@@ -2,15 +2,19 @@
 //! move forward.
 //!
 //! Items: `event#<id>` (type, time, charge id, whether it was applied;
-//! kept 90 days) and `charge#<id>` (status, paid, amount, currency,
-//! externalOrderId, the last applied event's id and time, its rank).
+//! kept 90 days), `charge#<id>` (status, paid, amount, currency,
+//! externalOrderId, the last applied event's id and time, its rank), and
+//! `unreadable_event#<sha256 of the body>` (a verified body we could not
+//! read, kept byte for byte for an operator to replay; 90 days).
 
 use aws_sdk_dynamodb::error::SdkError;
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
-use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem, Update};
+use aws_sdk_dynamodb::primitives::Blob;
+use aws_sdk_dynamodb::types::{AttributeValue, Put, ReturnValue, TransactWriteItem, Update};
 
 use super::dynamo::{n, put_refused, s, unavailable};
 use super::{DynamoStore, StoreUnavailable, TTL_ATTRIBUTE};
+use crate::http::MAX_BODY_BYTES;
 use crate::qbit::webhook::{Event, rank};
 
 const EVENT_RETENTION_SECS: u64 = 90 * 24 * 3600;
@@ -152,5 +156,72 @@ impl DynamoStore {
             Ok(_) => Ok(Recorded::New { applied }),
             Err(e) => put_refused(e).map(|_| Recorded::Duplicate),
         }
+    }
+}
+
+/// The largest body an `unreadable_event#` item can keep: an item holds at
+/// most 400 KB, its attribute names and other values included. Request
+/// bodies are refused over [`MAX_BODY_BYTES`] before they are verified, so
+/// every verified body fits; this is checked when the crate compiles.
+const MAX_KEPT_BODY_BYTES: usize = 350_000;
+const _: () = assert!(MAX_BODY_BYTES <= MAX_KEPT_BODY_BYTES);
+
+impl DynamoStore {
+    /// The item that keeps `body`: keyed by its SHA-256, so every delivery
+    /// of the same bytes lands on one item.
+    pub fn unreadable_event_key(body: &[u8]) -> String {
+        format!("unreadable_event#{}", crate::http::fingerprint(body))
+    }
+
+    /// Keep a verified body we cannot read, exactly as received, with the
+    /// signature header it came with (so it can be replayed to the webhook
+    /// once the code reads it). One UpdateItem: the first delivery writes
+    /// the body, signature, `reason` and times; every delivery sets
+    /// `last_received_at` and adds one to `deliveries`, which is returned.
+    pub async fn keep_unreadable_event(
+        &self,
+        body: &[u8],
+        signature: &str,
+        reason: &str,
+        now_ms: u64,
+    ) -> Result<u64, StoreUnavailable> {
+        let output = self
+            .client()
+            .update_item()
+            .table_name(self.table())
+            .key("pk", s(Self::unreadable_event_key(body)))
+            // Names through placeholders: none can collide with a reserved word.
+            .update_expression(
+                "SET #kind = if_not_exists(#kind, :kind), #body = if_not_exists(#body, :body), \
+                 #signature = if_not_exists(#signature, :signature), \
+                 #reason = if_not_exists(#reason, :reason), \
+                 #first = if_not_exists(#first, :now), #ttl = if_not_exists(#ttl, :expires), \
+                 #last = :now ADD #deliveries :one",
+            )
+            .expression_attribute_names("#kind", "kind")
+            .expression_attribute_names("#body", "body")
+            .expression_attribute_names("#signature", "signature")
+            .expression_attribute_names("#reason", "reason")
+            .expression_attribute_names("#first", "first_received_at")
+            .expression_attribute_names("#ttl", TTL_ATTRIBUTE)
+            .expression_attribute_names("#last", "last_received_at")
+            .expression_attribute_names("#deliveries", "deliveries")
+            .expression_attribute_values(":kind", s("unreadable_event"))
+            .expression_attribute_values(":body", AttributeValue::B(Blob::new(body)))
+            .expression_attribute_values(":signature", s(signature))
+            .expression_attribute_values(":reason", s(reason))
+            .expression_attribute_values(":now", n(now_ms))
+            .expression_attribute_values(":expires", n(now_ms / 1000 + EVENT_RETENTION_SECS))
+            .expression_attribute_values(":one", n(1))
+            .return_values(ReturnValue::UpdatedNew)
+            .send()
+            .await
+            .map_err(unavailable)?;
+        Ok(output
+            .attributes()
+            .and_then(|item| item.get("deliveries"))
+            .and_then(|v| v.as_n().ok())
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(1))
     }
 }
