@@ -29,6 +29,29 @@ async fn create(world: &World, key: Option<&str>, body: &Value) -> Answer {
     create_raw(world, key, &body.to_string()).await
 }
 
+/// A request with `key` whose invocation ends at `deadline`, run as Lambda
+/// runs it: it must answer before then.
+async fn create_before(world: &World, key: &str, deadline: u64) -> Answer {
+    let request = Event::new("POST", "/charges")
+        .json_body(&body())
+        .header("Idempotency-Key", key)
+        .request_with_deadline("req-deadline", deadline);
+    let (qbit, store) = (world.qbit(), world.store());
+    let answer =
+        bundle_tests::within_deadline(deadline, create_charge::handle(&qbit, &store, request))
+            .await
+            .expect("answered before the deadline");
+    Answer::of(answer)
+}
+
+fn idempotency_key(key: &str) -> shared::http::IdempotencyKey {
+    let mut headers = lambda_http::http::HeaderMap::new();
+    headers.insert("idempotency-key", key.parse().unwrap());
+    shared::http::IdempotencyKey::from_headers(&headers)
+        .unwrap()
+        .unwrap()
+}
+
 #[tokio::test]
 async fn the_same_key_and_body_replays_the_first_answer_without_calling_qbit() {
     let world = World::start().await;
@@ -173,14 +196,7 @@ async fn a_retried_key_claim_of_our_own_is_still_ours() {
     use shared::store::KeyClaim;
     let world = World::start().await;
     let store = world.store();
-    let headers = {
-        let mut h = lambda_http::http::HeaderMap::new();
-        h.insert("idempotency-key", "key-retried".parse().unwrap());
-        h
-    };
-    let key = shared::http::IdempotencyKey::from_headers(&headers)
-        .unwrap()
-        .unwrap();
+    let key = idempotency_key("key-retried");
     let now = bundle_tests::now_ms();
     assert_eq!(
         store
@@ -319,17 +335,7 @@ async fn too_little_time_after_the_token_is_503_with_no_charge_call() {
         .sandbox
         .state()
         .inject(Fault::new("/api/v1/accessToken", FaultKind::Delay { ms: 2_500 }).times(1));
-    let deadline = bundle_tests::now_ms() + 6_000;
-    let request = Event::new("POST", "/charges")
-        .json_body(&body())
-        .header("Idempotency-Key", "key-late")
-        .request_with_deadline("req-late", deadline);
-    let (qbit, store) = (world.qbit(), world.store());
-    let late =
-        bundle_tests::within_deadline(deadline, create_charge::handle(&qbit, &store, request))
-            .await
-            .expect("answered before the deadline");
-    let late = Answer::of(late);
+    let late = create_before(&world, "key-late", bundle_tests::now_ms() + 6_000).await;
     assert_eq!(late.status, 503, "{}", late.text);
     assert_eq!(late.json()["type"], "api_error");
     assert_eq!(world.sandbox.state().calls_to(CHARGES), 0);
@@ -350,21 +356,46 @@ async fn a_hanging_charge_call_is_cut_in_time_to_keep_its_answer() {
         .sandbox
         .state()
         .inject(Fault::new("/api/v1/charges", FaultKind::Hang).times(1));
-    let deadline = bundle_tests::now_ms() + 6_000;
-    let request = Event::new("POST", "/charges")
-        .json_body(&body())
-        .header("Idempotency-Key", "key-hang")
-        .request_with_deadline("req-hang", deadline);
-    let (qbit, store) = (world.qbit(), world.store());
-    let cut =
-        bundle_tests::within_deadline(deadline, create_charge::handle(&qbit, &store, request))
-            .await
-            .expect("answered before the deadline");
-    let cut = Answer::of(cut);
+    let cut = create_before(&world, "key-hang", bundle_tests::now_ms() + 6_000).await;
     assert_eq!(cut.status, 504, "{}", cut.text);
 
     let replay = create(&world, Some("key-hang"), &body()).await;
     assert_eq!(replay.status, 504, "{}", replay.text);
     assert_eq!(replay.header("idempotent-replayed"), Some("true"));
     assert_eq!(world.sandbox.state().calls_to(CHARGES), 1);
+}
+
+/// A key claimed by another container whose clock runs behind ours: by our
+/// clock its lease ended a second ago, but the request is live. The key is
+/// not handed to a second request (which would charge again): 409.
+#[tokio::test]
+async fn a_key_lease_just_over_by_our_clock_is_still_in_progress() {
+    let world = World::start().await;
+    let key = idempotency_key("key-skew");
+    let canonical =
+        serde_json::to_vec(&serde_json::from_value::<shared::qbit::NewCharge>(body()).unwrap())
+            .unwrap();
+    let now = bundle_tests::now_ms();
+    world
+        .store()
+        .claim_key(
+            &key,
+            &shared::http::fingerprint(&canonical),
+            "other-container",
+            now - 1_000,
+            now - 10_000,
+        )
+        .await
+        .unwrap();
+    let second = create(&world, Some("key-skew"), &body()).await;
+    assert_eq!(second.status, 409, "{}", second.text);
+    assert!(
+        second.json()["message"]
+            .as_str()
+            .unwrap()
+            .contains("still being processed"),
+        "{}",
+        second.text
+    );
+    assert_eq!(world.sandbox.state().calls_to(CHARGES), 0);
 }

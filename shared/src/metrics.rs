@@ -7,24 +7,35 @@ use serde_json::json;
 /// The namespace the template's alarms watch.
 pub const NAMESPACE: &str = "PaymentsBundle";
 
-/// The line for one transfer outcome (`succeeded`, `failed`, `unknown`,
-/// `duplicate`): metric `Transfers`, dimension `Outcome`, and the serial id
-/// as a plain property, to find the transfer from the metric's log line.
-pub fn transfer_outcome_line(outcome: &str, serial_id: &str, timestamp_ms: u64) -> String {
-    json!({
+/// One count of `metric` with dimension `Outcome` = `outcome`, carrying
+/// `(name, value)` as a plain property, to find the thing counted from the
+/// metric's log line.
+fn count_line(
+    metric: &str,
+    outcome: &str,
+    (name, value): (&str, &str),
+    timestamp_ms: u64,
+) -> String {
+    let mut line = json!({
         "_aws": {
             "Timestamp": timestamp_ms,
             "CloudWatchMetrics": [{
                 "Namespace": NAMESPACE,
                 "Dimensions": [["Outcome"]],
-                "Metrics": [{"Name": "Transfers", "Unit": "Count"}],
+                "Metrics": [{"Name": metric, "Unit": "Count"}],
             }],
         },
         "Outcome": outcome,
-        "Transfers": 1,
-        "serial_id": serial_id,
-    })
-    .to_string()
+    });
+    line[metric] = json!(1);
+    line[name] = json!(value);
+    line.to_string()
+}
+
+/// The line for one transfer outcome (`succeeded`, `failed`, `unknown`,
+/// `duplicate`): metric `Transfers`, with the serial id.
+pub fn transfer_outcome_line(outcome: &str, serial_id: &str, timestamp_ms: u64) -> String {
+    count_line("Transfers", outcome, ("serial_id", serial_id), timestamp_ms)
 }
 
 /// Write the transfer outcome metric.
@@ -36,23 +47,15 @@ pub fn transfer_outcome(outcome: &str, serial_id: &str) {
 }
 
 /// The line for a verified webhook event we could not read: metric
-/// `WebhookEvents`, dimension `Outcome` = `unreadable`, and the key of the
-/// item that keeps (or would keep) its body, for the operator to find it.
+/// `WebhookEvents`, `Outcome` = `unreadable`, with the key of the item that
+/// keeps (or would keep) its body, for the operator to find it.
 pub fn unreadable_webhook_event_line(item_key: &str, timestamp_ms: u64) -> String {
-    json!({
-        "_aws": {
-            "Timestamp": timestamp_ms,
-            "CloudWatchMetrics": [{
-                "Namespace": NAMESPACE,
-                "Dimensions": [["Outcome"]],
-                "Metrics": [{"Name": "WebhookEvents", "Unit": "Count"}],
-            }],
-        },
-        "Outcome": "unreadable",
-        "WebhookEvents": 1,
-        "item_key": item_key,
-    })
-    .to_string()
+    count_line(
+        "WebhookEvents",
+        "unreadable",
+        ("item_key", item_key),
+        timestamp_ms,
+    )
 }
 
 /// Write the unreadable webhook event metric (the template alarms on it).
