@@ -250,13 +250,29 @@ async fn only_answers_qbit_may_have_acted_on_are_kept() {
         (FaultKind::Status { status: 401 }, 502, false),
         (FaultKind::Status { status: 403 }, 502, false),
         (FaultKind::Status { status: 429 }, 429, false),
+        // Refused at the door, whatever became of the body after the status.
+        (
+            FaultKind::Oversized {
+                bytes: 2 << 20,
+                status: Some(429),
+            },
+            502,
+            false,
+        ),
         (FaultKind::Status { status: 400 }, 400, true),
         (FaultKind::Status { status: 404 }, 404, true),
         (FaultKind::Status { status: 500 }, 502, true),
         (FaultKind::Status { status: 503 }, 502, true),
         (FaultKind::Garbage, 502, true),
         (FaultKind::DropAfter, 502, true),
-        (FaultKind::Oversized { bytes: 2 << 20 }, 502, true),
+        (
+            FaultKind::Oversized {
+                bytes: 2 << 20,
+                status: None,
+            },
+            502,
+            true,
+        ),
     ];
     for (i, (fault, status, kept)) in cases.into_iter().enumerate() {
         let key = format!("key-case-{i}");
@@ -334,8 +350,15 @@ async fn too_little_time_after_the_token_is_503_with_no_charge_call() {
     world
         .sandbox
         .state()
-        .inject(Fault::new("/api/v1/accessToken", FaultKind::Delay { ms: 2_500 }).times(1));
-    let late = create_before(&world, "key-late", bundle_tests::now_ms() + 6_000).await;
+        .inject(Fault::new("/api/v1/accessToken", FaultKind::Delay { ms: 2_000 }).times(1));
+    // The token call may take what is left less the record margin: 2.5 s,
+    // 0.5 s more than it takes. After it, 5.5 s are left: 0.5 s short of
+    // the margin plus the least a call may have.
+    let deadline = bundle_tests::now_ms()
+        + 2_000
+        + shared::budget::RECORD_MARGIN_MS
+        + shared::budget::MIN_CALL_MS / 2;
+    let late = create_before(&world, "key-late", deadline).await;
     assert_eq!(late.status, 503, "{}", late.text);
     assert_eq!(late.json()["type"], "api_error");
     assert_eq!(world.sandbox.state().calls_to(CHARGES), 0);
@@ -356,7 +379,9 @@ async fn a_hanging_charge_call_is_cut_in_time_to_keep_its_answer() {
         .sandbox
         .state()
         .inject(Fault::new("/api/v1/charges", FaultKind::Hang).times(1));
-    let cut = create_before(&world, "key-hang", bundle_tests::now_ms() + 6_000).await;
+    // About 3 s for the call, then the margin to keep its answer.
+    let deadline = bundle_tests::now_ms() + shared::budget::RECORD_MARGIN_MS + 3_000;
+    let cut = create_before(&world, "key-hang", deadline).await;
     assert_eq!(cut.status, 504, "{}", cut.text);
 
     let replay = create(&world, Some("key-hang"), &body()).await;
@@ -398,4 +423,35 @@ async fn a_key_lease_just_over_by_our_clock_is_still_in_progress() {
         second.text
     );
     assert_eq!(world.sandbox.state().calls_to(CHARGES), 0);
+}
+
+/// Qbit's charge comes back far larger than an item can hold (read, since
+/// it is under the 1 MiB cap): the first caller gets it, the key keeps a
+/// 502 saying so, and is not left `in_progress` for a second request to
+/// take once its lease is over.
+#[tokio::test]
+async fn an_answer_too_large_to_keep_is_replayed_as_a_502_that_says_so() {
+    let world = World::start().await;
+    world.sandbox.state().inject(
+        Fault::new(
+            "/api/v1/charges",
+            FaultKind::Oversized {
+                bytes: 500_000,
+                status: None,
+            },
+        )
+        .times(1),
+    );
+    let first = create(&world, Some("key-big"), &body()).await;
+    assert_eq!(first.status, 200, "{}", &first.text[..200]);
+    assert!(first.text.len() > 500_000);
+
+    let replay = create(&world, Some("key-big"), &body()).await;
+    assert_eq!(replay.status, 502, "{}", replay.text);
+    assert_eq!(replay.header("idempotent-replayed"), Some("true"));
+    assert_eq!(
+        replay.json()["message"],
+        "the first answer to this Idempotency-Key (HTTP 200) was too large to keep; a charge may exist: list charges to find it"
+    );
+    assert_eq!(world.sandbox.state().calls_to(CHARGES), 1);
 }

@@ -173,8 +173,8 @@ async fn a_crash_mid_call_leaves_an_unknown_transfer_that_is_never_resent() {
         .state()
         .inject(Fault::new(TRANSFER_PATH, FaultKind::Delay { ms: 8_000 }).times(1));
 
-    // Long enough to be allowed to call (the settle margin is 3 s).
-    let deadline = now_ms() + 5_000;
+    // Long enough to be allowed to call: 2 s past the record margin.
+    let deadline = now_ms() + shared::budget::RECORD_MARGIN_MS + 2_000;
     let (world_ref, body) = (&world, transfer_body(&order));
     let doomed = async move { transfer_with(world_ref, &world_ref.debox(), &body, deadline).await };
     // The invocation is cut off (as Lambda does at the deadline) once DeBox has the call.
@@ -591,10 +591,16 @@ async fn a_stalled_secrets_manager_claims_nothing_and_sends_nothing() {
 async fn an_oversized_answer_is_unknown_and_never_resent() {
     let world = World::start().await;
     let order = order(&world).await;
-    world
-        .sandbox
-        .state()
-        .inject(Fault::new(TRANSFER_PATH, FaultKind::Oversized { bytes: 2 << 20 }).times(1));
+    world.sandbox.state().inject(
+        Fault::new(
+            TRANSFER_PATH,
+            FaultKind::Oversized {
+                bytes: 2 << 20,
+                status: None,
+            },
+        )
+        .times(1),
+    );
     let first = transfer(&world, &transfer_body(&order)).await;
     assert_eq!(first.status, 502, "{}", first.text);
     assert_eq!(
@@ -646,4 +652,40 @@ async fn a_lease_just_over_by_our_clock_is_still_in_progress() {
         TransferStatus::InProgress
     );
     assert_eq!(world.sandbox.state().calls_to(TRANSFER), 0);
+}
+
+/// Marking a dead claim `unknown` is reported by the request whose write
+/// made the change. The SDK may resend that write after a lost reply: the
+/// resend meets its own change and must still count as it, or the
+/// `unknown` is never reported (later requests find it already marked).
+#[tokio::test]
+async fn a_resent_mark_of_a_dead_claim_is_still_ours() {
+    use shared::store::{Claim, ClaimOutcome};
+    let world = World::start().await;
+    let store = world.store();
+    let serial = SerialId::parse("s-dead").unwrap();
+    let dead = Claim {
+        serial_id: serial.clone(),
+        claim_id: "dead".into(),
+        lease_expires_at: now_ms() - 60_000,
+        verify_amount: None,
+        request_id: "r".into(),
+        now_ms: now_ms() - 70_000,
+    };
+    assert_eq!(store.claim(&dead).await.unwrap(), ClaimOutcome::Claimed);
+    let record = store.get(&serial).await.unwrap().unwrap();
+    let now = now_ms();
+    assert!(store.mark_abandoned(&record, now).await.unwrap());
+    assert!(
+        store.mark_abandoned(&record, now).await.unwrap(),
+        "the same write, resent"
+    );
+    assert!(
+        !store.mark_abandoned(&record, now + 1).await.unwrap(),
+        "another request's write, later"
+    );
+    assert_eq!(
+        store.get(&serial).await.unwrap().unwrap().status,
+        TransferStatus::Unknown
+    );
 }

@@ -228,9 +228,11 @@ async fn a_failed_charge_call_says_whether_qbit_may_have_acted() {
         serde_json::json!({"amount": 1000, "currency": "USD", "externalOrderId": "o-1"}),
     )
     .unwrap();
+    // Long enough to read past the 1 MiB cap on a loaded machine; the
+    // hanging case waits it out.
     let quick = shared::upstream::Timeouts {
         connect: Duration::from_secs(1),
-        total: Duration::from_millis(500),
+        total: Duration::from_secs(2),
     };
     let cases = [
         (Some(FaultKind::Status { status: 429 }), 429, false),
@@ -240,7 +242,14 @@ async fn a_failed_charge_call_says_whether_qbit_may_have_acted() {
         (Some(FaultKind::Garbage), 502, true),
         (Some(FaultKind::DropAfter), 502, true),
         (Some(FaultKind::Hang), 504, true),
-        (Some(FaultKind::Oversized { bytes: 2 << 20 }), 502, true),
+        (
+            Some(FaultKind::Oversized {
+                bytes: 2 << 20,
+                status: None,
+            }),
+            502,
+            true,
+        ),
     ];
     for (fault, status, may_have_acted) in cases {
         if let Some(fault) = &fault {
@@ -278,10 +287,16 @@ async fn a_failed_charge_call_says_whether_qbit_may_have_acted() {
 async fn an_oversized_list_is_502() {
     let world = World::start().await;
     world.charge_at_qbit(100, "o-1").await;
-    world
-        .sandbox
-        .state()
-        .inject(Fault::new("/api/v1/charges", FaultKind::Oversized { bytes: 2 << 20 }).times(1));
+    world.sandbox.state().inject(
+        Fault::new(
+            "/api/v1/charges",
+            FaultKind::Oversized {
+                bytes: 2 << 20,
+                status: None,
+            },
+        )
+        .times(1),
+    );
     let request = Event::new("GET", "/charges").request("req-big");
     let answer = Answer::of(list_charges::handle(&world.qbit(), request).await);
     assert_eq!(answer.status, 502, "{}", answer.text);

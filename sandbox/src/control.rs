@@ -5,7 +5,7 @@
 //! - `POST /_sandbox/faults`: inject a fault, e.g.
 //!   `{"path": "/api/v1/charges", "kind": "delay", "ms": 3000, "times": 1}`;
 //!   kinds `delay`, `status` (with `status`), `garbage`, `drop_after`, `hang`,
-//!   `oversized` (with `bytes`).
+//!   `oversized` (with `bytes`, and optionally `status`).
 //! - `DELETE /_sandbox/faults`: clear them.
 //! - `POST /_sandbox/qbit/keys` `{"api_key": "..."}`, `DELETE /_sandbox/qbit/keys/{key}`.
 //! - `PUT /_sandbox/qbit/token-ttl` `{"seconds": 60}`.

@@ -30,8 +30,13 @@ pub enum FaultKind {
     Hang,
     /// Apply the call's effect, then answer with its JSON object padded by
     /// a `padding` member of `bytes` bytes, streamed without a length (a
-    /// client must stop reading at its own cap).
-    Oversized { bytes: usize },
+    /// client must stop reading at its own cap). With `status`: answer that
+    /// status with a padded `api_error` body instead, without any effect.
+    Oversized {
+        bytes: usize,
+        #[serde(default)]
+        status: Option<u16>,
+    },
 }
 
 /// A fault for the calls to one path (`/api/v1/charges`), optionally one
@@ -98,11 +103,7 @@ pub async fn apply(Extract(state): Extract<Arc<State>>, request: Request, next: 
             tokio::time::sleep(Duration::from_millis(ms)).await;
             next.run(request).await
         }
-        Some(FaultKind::Status { status }) => {
-            let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-            let body = serde_json::json!({"type": "api_error", "message": "injected fault"});
-            (status, axum::Json(body)).into_response()
-        }
+        Some(FaultKind::Status { status }) => refusal(status),
         Some(FaultKind::Garbage) => {
             (StatusCode::OK, "<html>502 upstream hiccup</html>").into_response()
         }
@@ -118,8 +119,11 @@ pub async fn apply(Extract(state): Extract<Arc<State>>, request: Request, next: 
             Response::from_parts(parts, Body::from_stream(failing))
         }
         Some(FaultKind::Hang) => std::future::pending().await,
-        Some(FaultKind::Oversized { bytes }) => {
-            let response = next.run(request).await;
+        Some(FaultKind::Oversized { bytes, status }) => {
+            let response = match status {
+                None => next.run(request).await,
+                Some(status) => refusal(status),
+            };
             let (mut parts, body) = response.into_parts();
             let body = axum::body::to_bytes(body, usize::MAX)
                 .await
@@ -138,4 +142,11 @@ pub async fn apply(Extract(state): Extract<Arc<State>>, request: Request, next: 
             Response::from_parts(parts, Body::from_stream(futures_util::stream::iter(chunks)))
         }
     }
+}
+
+/// `status` with an `api_error` body, as an injected refusal.
+fn refusal(status: u16) -> Response {
+    let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let body = serde_json::json!({"type": "api_error", "message": "injected fault"});
+    (status, axum::Json(body)).into_response()
 }

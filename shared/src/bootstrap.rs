@@ -33,7 +33,8 @@ pub async fn aws_config() -> aws_config::SdkConfig {
 /// Timeouts and retries for our own AWS services (the table, the secret):
 /// one that cannot be reached must become a quick 503, well before the
 /// function's own timeout and before anything is sent to a provider.
-/// 1 s to connect, 2 s an attempt, 3 attempts, 4 s in all.
+/// 1 s to connect, 2 s an attempt, 3 attempts, 4 s in all
+/// (`budget::RECORD_MARGIN_MS` counts on that bound).
 fn aws_limits() -> (
     aws_config::timeout::TimeoutConfig,
     aws_config::retry::RetryConfig,

@@ -23,7 +23,7 @@ use shared::http::{
     IdempotencyKey, Reply, fingerprint, invocation_deadline, json_body, request_id, respond,
 };
 use shared::qbit::{CallError, NewCharge, QbitClient};
-use shared::store::{DynamoStore, KeyClaim, KeyState};
+use shared::store::{DynamoStore, KeyClaim, KeyState, MAX_KEPT_ANSWER_BYTES};
 use shared::{ApiError, now_ms};
 
 #[derive(Serialize)]
@@ -79,14 +79,12 @@ async fn create(qbit: &QbitClient, store: &DynamoStore, req: &Request) -> Result
             let result = create_charge(qbit, &charge, deadline).await;
             let kept = match &result {
                 Ok(reply) => {
-                    store
-                        .complete_key(&key, &claim_id, reply.status().as_u16(), reply.body())
-                        .await
+                    let (status, body) = keepable(reply.status(), reply.body());
+                    store.complete_key(&key, &claim_id, status, &body).await
                 }
                 Err(CallError::MayHaveActed(error)) => {
-                    store
-                        .complete_key(&key, &claim_id, error.status().as_u16(), &error.to_json())
-                        .await
+                    let (status, body) = keepable(error.status(), &error.to_json());
+                    store.complete_key(&key, &claim_id, status, &body).await
                 }
                 // Qbit's charge logic never saw it: the key stays free.
                 Err(CallError::NotReached(_)) => store.release_key(&key, &claim_id).await,
@@ -97,6 +95,25 @@ async fn create(qbit: &QbitClient, store: &DynamoStore, req: &Request) -> Result
             result.map_err(CallError::into_api_error)
         }
     }
+}
+
+/// The answer as kept for replay. One too large for the table's item (a
+/// charge or an error padded beyond reason) is kept as a 502 that says so:
+/// the first caller had the real answer, and a key whose answer cannot be
+/// written would stay `in_progress` and be handed to a second request once
+/// its lease ran out.
+fn keepable(status: StatusCode, body: &str) -> (u16, String) {
+    if body.len() <= MAX_KEPT_ANSWER_BYTES {
+        return (status.as_u16(), body.to_string());
+    }
+    let error = ApiError::new(
+        StatusCode::BAD_GATEWAY,
+        format!(
+            "the first answer to this Idempotency-Key (HTTP {}) was too large to keep; a charge may exist: list charges to find it",
+            status.as_u16()
+        ),
+    );
+    (error.status().as_u16(), error.to_json())
 }
 
 /// Token, then charge, both within the invocation's budget. The error says
@@ -123,10 +140,16 @@ async fn create_charge(
         .await
         .unwrap_or_else(|_| Err(timed_out()))
         .map_err(CallError::NotReached)?;
-    // What the token call left: the charge call must end, answered or not,
-    // while there is time to keep its answer under the key.
+    // Our key read and the request built before the call is timed: a
+    // secret read that stalls must not be mistaken for a charge call cut off.
+    let call = qbit
+        .prepare_charge(charge)
+        .await
+        .map_err(CallError::NotReached)?;
+    // What is left now: the charge call must end, answered or not, while
+    // there is time to keep its answer under the key.
     let budget = call_budget(deadline, now_ms()).ok_or_else(too_late)?;
-    let created = tokio::time::timeout(budget, qbit.create_charge(charge))
+    let created = tokio::time::timeout(budget, qbit.send_charge(call))
         .await
         .unwrap_or_else(|_| Err(CallError::MayHaveActed(timed_out())))?;
     Reply::json(&Created {

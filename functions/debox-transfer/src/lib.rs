@@ -536,7 +536,7 @@ mod tests {
             &store,
             &report,
             &transfer("s1"),
-            now_ms() + RECORD_MARGIN_MS + MIN_CALL_MS + 50,
+            now_ms() + RECORD_MARGIN_MS + MIN_CALL_MS + 500,
             "req",
             || async { std::future::pending::<Result<(), Refusal>>().await },
         )

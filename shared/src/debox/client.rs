@@ -182,9 +182,11 @@ impl DeboxClient {
         if let Some(body) = body {
             request = request.json(body);
         }
-        let request = request.build().map_err(|e| {
-            // Names the URL or the body's type at most, never a header.
-            ApiError::misconfigured(format!("the call to {PROVIDER} could not be built: {e}"))
+        // reqwest's error would name the URL: say what to check instead.
+        let request = request.build().map_err(|_| {
+            ApiError::misconfigured(format!(
+                "the request to {PROVIDER} could not be built; check DEBOX_OPEN_BASE_URL"
+            ))
         })?;
         Ok(SignedCall { request, path })
     }

@@ -23,6 +23,9 @@ pub struct QbitClient {
     token: TokenCache,
 }
 
+/// A charge call with our key, built and not yet sent.
+pub struct PreparedCharge(reqwest::Request);
+
 /// The one member of a charge we rely on; the rest passes through as sent.
 #[derive(Deserialize)]
 struct ChargeShape<'a> {
@@ -65,9 +68,24 @@ impl QbitClient {
     /// Create a charge; Qbit's charge object is returned byte for byte. The
     /// error says whether Qbit may have created it.
     pub async fn create_charge(&self, charge: &NewCharge) -> Result<Box<RawValue>, CallError> {
-        let body = self
-            .call(self.http.post(self.url("/api/v1/charges")).json(charge))
-            .await?;
+        let call = self
+            .prepare_charge(charge)
+            .await
+            .map_err(CallError::NotReached)?;
+        self.send_charge(call).await
+    }
+
+    /// A charge call with our key, built but not sent: reading the secret
+    /// and building the request happen here, so a caller can time the call
+    /// itself and know that nothing was sent when this fails.
+    pub async fn prepare_charge(&self, charge: &NewCharge) -> Result<PreparedCharge, ApiError> {
+        let request = self.http.post(self.url("/api/v1/charges")).json(charge);
+        self.prepare(request).await.map(PreparedCharge)
+    }
+
+    /// Send a prepared charge call.
+    pub async fn send_charge(&self, call: PreparedCharge) -> Result<Box<RawValue>, CallError> {
+        let body = self.send(call.0).await?;
         // Qbit answered 2xx: whatever the body, a charge may exist.
         let unreadable = |what| CallError::MayHaveActed(unreadable(PROVIDER, StatusCode::OK, what));
         let raw: Box<RawValue> =
@@ -103,30 +121,55 @@ impl QbitClient {
         format!("{}{path}", self.base)
     }
 
-    /// Send with Basic auth; a 2xx body (at most [`MAX_ANSWER_BYTES`]), or
-    /// the contract's error with whether Qbit may have acted on the call.
+    /// Prepare, then send at once.
     async fn call(&self, request: reqwest::RequestBuilder) -> Result<bytes::Bytes, CallError> {
         // Our own secret failing: the call was never sent.
-        let secrets = self.secrets.get().await.map_err(CallError::NotReached)?;
-        let key = secrets.qbit_api_key().map_err(CallError::NotReached)?;
-        let response = request
+        let request = self.prepare(request).await.map_err(CallError::NotReached)?;
+        self.send(request).await
+    }
+
+    /// The request with Basic auth (our key from the secret), built.
+    async fn prepare(
+        &self,
+        request: reqwest::RequestBuilder,
+    ) -> Result<reqwest::Request, ApiError> {
+        let secrets = self.secrets.get().await?;
+        let key = secrets.qbit_api_key()?;
+        request
             .basic_auth(key.expose(), Some(""))
-            .send()
-            .await
-            .map_err(|e| {
-                let error = transport_error(PROVIDER, &e);
-                // No connection (connect timeouts included), or a request
-                // that could not even be built: nothing reached Qbit.
-                if e.is_connect() || e.is_builder() {
-                    CallError::NotReached(error)
-                } else {
-                    CallError::MayHaveActed(error)
-                }
-            })?;
+            .build()
+            // reqwest's error would name the URL: say what to check instead.
+            .map_err(|_| {
+                ApiError::misconfigured(format!(
+                    "the request to {PROVIDER} could not be built; check QBIT_BASE_URL"
+                ))
+            })
+    }
+
+    /// Send a built request; a 2xx body (at most [`MAX_ANSWER_BYTES`]), or
+    /// the contract's error with whether Qbit may have acted on the call.
+    async fn send(&self, request: reqwest::Request) -> Result<bytes::Bytes, CallError> {
+        let response = self.http.execute(request).await.map_err(|e| {
+            let error = transport_error(PROVIDER, &e);
+            // No connection (connect timeouts included): nothing reached Qbit.
+            if e.is_connect() {
+                CallError::NotReached(error)
+            } else {
+                CallError::MayHaveActed(error)
+            }
+        })?;
         let status = response.status();
-        let body = read_capped(response, MAX_ANSWER_BYTES)
-            .await
-            .map_err(|e| CallError::MayHaveActed(e.into_api_error(PROVIDER, status)))?;
+        // The status alone says whether Qbit refused at the door; a body
+        // lost or too large after it changes nothing about that.
+        let at_the_door = refused_at_the_door(status);
+        let body = read_capped(response, MAX_ANSWER_BYTES).await.map_err(|e| {
+            let error = e.into_api_error(PROVIDER, status);
+            if at_the_door {
+                CallError::NotReached(error)
+            } else {
+                CallError::MayHaveActed(error)
+            }
+        })?;
         if status.is_success() {
             return Ok(body);
         }
@@ -137,7 +180,7 @@ impl QbitClient {
             self.token.invalidate();
         }
         let error = map_error(status, &body);
-        Err(if refused_at_the_door(status) {
+        Err(if at_the_door {
             CallError::NotReached(error)
         } else {
             CallError::MayHaveActed(error)

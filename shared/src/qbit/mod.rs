@@ -27,7 +27,7 @@ mod token;
 pub mod types;
 pub mod webhook;
 
-pub use client::QbitClient;
+pub use client::{PreparedCharge, QbitClient};
 pub use errors::CallError;
 pub use token::AccessToken;
 pub use types::{

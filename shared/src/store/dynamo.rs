@@ -225,12 +225,20 @@ impl TransferStore for DynamoStore {
             .expression_attribute_values(":now", n(now_ms))
             .expression_attribute_values(":cutoff", n(super::lease_cutoff(now_ms)))
             .expression_attribute_values(":why", s(super::ABANDONED_MESSAGE))
+            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
             .send()
             .await;
-        match result {
-            Ok(_) => Ok(true),
-            Err(e) => update_refused(e).map(|_| false),
-        }
+        let old = match result {
+            Ok(_) => return Ok(true),
+            Err(e) => update_refused(e)?,
+        };
+        // The SDK resent our own write after a lost reply: the record holds
+        // exactly what this call wrote (same claim, `unknown`, our `now`).
+        Ok(old.as_ref().and_then(record_of).is_some_and(|old| {
+            old.claim_id == record.claim_id
+                && old.status == TransferStatus::Unknown
+                && old.updated_at == now_ms
+        }))
     }
 
     async fn get(&self, serial_id: &SerialId) -> Result<Option<TransferRecord>, StoreUnavailable> {

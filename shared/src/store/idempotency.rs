@@ -15,6 +15,10 @@ use crate::http::IdempotencyKey;
 /// How long a key and its answer are kept.
 pub const KEY_RETENTION_SECS: u64 = 24 * 3600;
 
+/// The largest answer body kept under a key: an item holds at most 400 KB,
+/// its other attributes included. (Provider answers are read up to 1 MiB.)
+pub const MAX_KEPT_ANSWER_BYTES: usize = 350_000;
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum KeyState {
     InProgress,

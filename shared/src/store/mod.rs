@@ -14,7 +14,7 @@ mod transfers;
 
 pub use dynamo::DynamoStore;
 pub use events::Recorded;
-pub use idempotency::{KEY_RETENTION_SECS, KeyClaim, KeyRecord, KeyState};
+pub use idempotency::{KEY_RETENTION_SECS, KeyClaim, KeyRecord, KeyState, MAX_KEPT_ANSWER_BYTES};
 pub use memory::MemoryStore;
 pub use transfers::{
     Claim, ClaimOutcome, Settlement, TransferRecord, TransferStatus, TransferStore,

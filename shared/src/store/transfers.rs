@@ -129,8 +129,9 @@ pub trait TransferStore: Send + Sync {
     ) -> impl Future<Output = Result<bool, StoreUnavailable>> + Send;
 
     /// Turn a dead claim (`in_progress`, lease over, grace included) into
-    /// `unknown`, so that operators find it. Answers whether the record was
-    /// changed.
+    /// `unknown`, so that operators find it. Answers whether this call
+    /// changed the record (a write the store's client resent after a lost
+    /// reply counts as this call's), so that one caller reports it.
     fn mark_abandoned(
         &self,
         record: &TransferRecord,
