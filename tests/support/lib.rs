@@ -211,6 +211,41 @@ impl World {
     }
 }
 
+/// The six functions, for [`World::invoke`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Function {
+    CreateCharge,
+    ListCharges,
+    QbitWebhook,
+    DeboxOrder,
+    DeboxTransfer,
+    VboxBalance,
+}
+
+impl World {
+    /// Call `function`'s handler with this world's clients, built as its
+    /// container builds them, and read its answer. (Tests that need other
+    /// clients, a short timeout or a table that is down, call the handler
+    /// themselves.)
+    pub async fn invoke(&self, function: Function, request: Request) -> Answer {
+        let response = match function {
+            Function::CreateCharge => {
+                create_charge::handle(&self.qbit(), &self.store(), request).await
+            }
+            Function::ListCharges => list_charges::handle(&self.qbit(), request).await,
+            Function::QbitWebhook => {
+                qbit_webhook::handle(&self.secrets(), &self.store(), request).await
+            }
+            Function::DeboxOrder => debox_order::handle(&self.debox(), request).await,
+            Function::DeboxTransfer => {
+                debox_transfer::handle(&self.store(), &self.debox().client, request).await
+            }
+            Function::VboxBalance => vbox_balance::handle(&self.debox(), request).await,
+        };
+        Answer::of(response)
+    }
+}
+
 /// `http://127.0.0.1:<port>` where nothing listens (the port was free a
 /// moment ago).
 pub fn closed_address() -> String {

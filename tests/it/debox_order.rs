@@ -1,13 +1,13 @@
 //! `debox-order` against the sandbox and moto, over real HTTP.
 
-use bundle_tests::{Answer, Event, MERCHANT, World, secret_json};
+use bundle_tests::{Answer, Event, Function, MERCHANT, World, secret_json};
 use serde_json::{Value, json};
 
 async fn order(world: &World, body: Value) -> Answer {
     let request = Event::new("POST", "/debox/orders")
         .json_body(&body)
         .request("req-order");
-    Answer::of(debox_order::handle(&world.debox(), request).await)
+    world.invoke(Function::DeboxOrder, request).await
 }
 
 #[tokio::test]
@@ -47,9 +47,12 @@ async fn the_wrapped_answer_shape_reads_the_same() {
 #[tokio::test]
 async fn the_sample_event_creates_an_order() {
     let world = World::start().await;
-    let answer = Answer::of(
-        debox_order::handle(&world.debox(), Event::file("debox-order.json").request("r")).await,
-    );
+    let answer = world
+        .invoke(
+            Function::DeboxOrder,
+            Event::file("debox-order.json").request("r"),
+        )
+        .await;
     assert_eq!(answer.status, 200, "{}", answer.text);
     assert_eq!(answer.json()["amount"], "10.5");
 }

@@ -1,6 +1,6 @@
 //! `create-charge` against the sandbox and moto, over real HTTP.
 
-use bundle_tests::{Answer, Event, World};
+use bundle_tests::{Answer, Event, Function, World};
 use serde_json::{Value, json};
 
 async fn create(world: &World, qbit: &shared::qbit::QbitClient, body: Value) -> Answer {
@@ -98,14 +98,12 @@ async fn a_token_near_its_expiry_is_not_reused() {
 #[tokio::test]
 async fn the_sample_event_creates_a_charge() {
     let world = World::start().await;
-    let answer = Answer::of(
-        create_charge::handle(
-            &world.qbit(),
-            &world.store(),
+    let answer = world
+        .invoke(
+            Function::CreateCharge,
             Event::file("create-charge.json").request("r"),
         )
-        .await,
-    );
+        .await;
     assert_eq!(answer.status, 200, "{}", answer.text);
     assert_eq!(answer.json()["charge"]["externalOrderId"], "order-42");
 }
@@ -222,7 +220,7 @@ async fn a_base64_encoded_body_is_decoded_first() {
     event["body"] = json!(base64::engine::general_purpose::STANDARD.encode(body));
     event["isBase64Encoded"] = json!(true);
     let request = lambda_http::request::from_str(&event.to_string()).unwrap();
-    let answer = Answer::of(create_charge::handle(&world.qbit(), &world.store(), request).await);
+    let answer = world.invoke(Function::CreateCharge, request).await;
     assert_eq!(answer.status, 200, "{}", answer.text);
     assert_eq!(answer.json()["charge"]["amount"], 500);
     assert_eq!(

@@ -1,13 +1,13 @@
 //! `list-charges` against the sandbox and moto, over real HTTP.
 
-use bundle_tests::{Answer, Event, World};
+use bundle_tests::{Answer, Event, Function, World};
 use serde_json::json;
 
 async fn list(world: &World, query: &str) -> Answer {
     let request = Event::new("GET", "/charges")
         .query(query)
         .request("req-list");
-    Answer::of(list_charges::handle(&world.qbit(), request).await)
+    world.invoke(Function::ListCharges, request).await
 }
 
 /// Three charges made straight at the sandbox, ids oldest first.
@@ -82,7 +82,7 @@ async fn the_sample_event_lists() {
     let world = World::start().await;
     three_charges(&world).await;
     let request = Event::file("list-charges.json").request("r");
-    let answer = Answer::of(list_charges::handle(&world.qbit(), request).await);
+    let answer = world.invoke(Function::ListCharges, request).await;
     assert_eq!(answer.status, 200, "{}", answer.text);
     assert_eq!(ids(&answer).len(), 3);
 }

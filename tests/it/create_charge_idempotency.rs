@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use bundle_tests::{Answer, Event, World};
+use bundle_tests::{Answer, Event, Function, World};
 use sandbox::{Fault, FaultKind};
 use serde_json::{Value, json};
 
@@ -20,9 +20,9 @@ async fn create_raw(world: &World, key: Option<&str>, raw_body: &str) -> Answer 
     if let Some(key) = key {
         event = event.header("Idempotency-Key", key);
     }
-    Answer::of(
-        create_charge::handle(&world.qbit(), &world.store(), event.request("req-idem")).await,
-    )
+    world
+        .invoke(Function::CreateCharge, event.request("req-idem"))
+        .await
 }
 
 async fn create(world: &World, key: Option<&str>, body: &Value) -> Answer {
@@ -183,8 +183,8 @@ async fn malformed_keys_are_400_before_any_call() {
 async fn the_sample_event_with_a_key_replays() {
     let world = World::start().await;
     let request = || Event::file("create-charge-idempotent.json").request("r");
-    let first = Answer::of(create_charge::handle(&world.qbit(), &world.store(), request()).await);
-    let second = Answer::of(create_charge::handle(&world.qbit(), &world.store(), request()).await);
+    let first = world.invoke(Function::CreateCharge, request()).await;
+    let second = world.invoke(Function::CreateCharge, request()).await;
     assert_eq!((first.status, second.status), (200, 200), "{}", first.text);
     assert_eq!(second.header("idempotent-replayed"), Some("true"));
     assert_eq!(world.sandbox.state().calls_to(CHARGES), 1);

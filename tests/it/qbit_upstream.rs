@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use bundle_tests::{Answer, Event, World, secret_json, unique};
+use bundle_tests::{Answer, Event, Function, World, secret_json, unique};
 use sandbox::{Fault, FaultKind};
 use serde_json::{Value, json};
 use shared::qbit::QbitClient;
@@ -298,7 +298,7 @@ async fn an_oversized_list_is_502() {
         .times(1),
     );
     let request = Event::new("GET", "/charges").request("req-big");
-    let answer = Answer::of(list_charges::handle(&world.qbit(), request).await);
+    let answer = world.invoke(Function::ListCharges, request).await;
     assert_eq!(answer.status, 502, "{}", answer.text);
     assert_eq!(
         answer.json()["message"],

@@ -3,7 +3,7 @@
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
-use bundle_tests::{Answer, Event, World, secret_json};
+use bundle_tests::{Answer, Event, Function, World, secret_json};
 use sandbox::webhooks::SigningKey;
 use serde_json::{Value, json};
 use shared::secrets::Secrets;
@@ -178,7 +178,7 @@ async fn a_base64_encoded_body_is_verified_after_decoding() {
     raw["isBase64Encoded"] = json!(true);
     raw["headers"]["x-qbitpay-signature"] = json!(event.signature);
     let request = lambda_http::request::from_str(&raw.to_string()).unwrap();
-    let answer = Answer::of(qbit_webhook::handle(&world.secrets(), &world.store(), request).await);
+    let answer = world.invoke(Function::QbitWebhook, request).await;
     ok(&answer, false);
     assert_eq!(
         text(
@@ -287,7 +287,7 @@ async fn a_secret_without_the_public_key_is_500_and_nothing_is_written() {
 async fn the_sample_event_signed_by_openssl_verifies() {
     let world = World::start().await;
     let request = Event::file("qbit-webhook.json").request("r");
-    let answer = Answer::of(qbit_webhook::handle(&world.secrets(), &world.store(), request).await);
+    let answer = world.invoke(Function::QbitWebhook, request).await;
     ok(&answer, false);
     assert_eq!(
         text(&world.item("charge#ch_1").await.unwrap(), "status"),

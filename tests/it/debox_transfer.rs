@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use bundle_tests::{Answer, Event, MERCHANT, World, now_ms};
+use bundle_tests::{Answer, Event, Function, MERCHANT, World, now_ms};
 use sandbox::{Fault, FaultKind};
 use serde_json::{Value, json};
 use shared::debox::SerialId;
@@ -19,7 +19,7 @@ async fn order(world: &World) -> Value {
     let request = Event::new("POST", "/debox/orders")
         .json_body(&body)
         .request("req-order");
-    let answer = Answer::of(debox_order::handle(&world.debox(), request).await);
+    let answer = world.invoke(Function::DeboxOrder, request).await;
     assert_eq!(answer.status, 200, "{}", answer.text);
     answer.json()
 }
@@ -357,11 +357,10 @@ async fn user_pays_transfers_without_verify_amount() {
     let request = Event::new("POST", "/debox/orders")
         .json_body(&body)
         .request("r");
-    let url =
-        Answer::of(debox_order::handle(&world.debox(), request).await).json()["authorize_url"]
-            .as_str()
-            .unwrap()
-            .to_string();
+    let url = world.invoke(Function::DeboxOrder, request).await.json()["authorize_url"]
+        .as_str()
+        .unwrap()
+        .to_string();
     let consent = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .build()

@@ -1,13 +1,13 @@
 //! `vbox-balance` against the sandbox and moto, over real HTTP.
 
-use bundle_tests::{Answer, Event, MERCHANT, World};
+use bundle_tests::{Answer, Event, Function, MERCHANT, World};
 use serde_json::json;
 
 async fn balance(world: &World, query: &str) -> Answer {
     let request = Event::new("GET", "/vbox/balance")
         .query(query)
         .request("req-balance");
-    Answer::of(vbox_balance::handle(&world.debox(), request).await)
+    world.invoke(Function::VboxBalance, request).await
 }
 
 #[tokio::test]
@@ -38,13 +38,12 @@ async fn balances_come_out_as_exact_decimal_strings_in_both_shapes() {
 async fn the_sample_event_reads_the_balance() {
     let world = World::start().await;
     world.sandbox.state().set_balance(MERCHANT, 105);
-    let answer = Answer::of(
-        vbox_balance::handle(
-            &world.debox(),
+    let answer = world
+        .invoke(
+            Function::VboxBalance,
             Event::file("vbox-balance.json").request("r"),
         )
-        .await,
-    );
+        .await;
     assert_eq!(answer.status, 200, "{}", answer.text);
     assert_eq!(
         answer.json(),
