@@ -121,7 +121,7 @@ def check(template_path):
         if setting(resource, "Timeout") != timeout_ms // 1000:
             problems.append(f"{name}: Timeout must be {timeout_ms // 1000} s (FUNCTION_TIMEOUT_MS)")
 
-    ttl = re.search(r'TTL_ATTRIBUTE: &str = "([a-z_]+)"', read("shared/src/store/mod.rs")).group(1)
+    ttl = re.search(r'TTL_ATTRIBUTE: &str = "([a-z_]+)"', read("shared/src/table.rs")).group(1)
     tables = [r for r in resources.values() if r.get("Type") == "AWS::DynamoDB::Table"]
     if len(tables) != 1:
         problems.append("there must be exactly one DynamoDB table")

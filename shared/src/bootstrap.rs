@@ -11,7 +11,7 @@ use crate::config::{self, ConfigError};
 use crate::debox::{DeboxClient, UserId};
 use crate::qbit::QbitClient;
 use crate::secrets::Secrets;
-use crate::store::DynamoStore;
+use crate::table::DynamoStore;
 use crate::upstream::{Timeouts, http_client};
 
 #[derive(Debug, thiserror::Error)]

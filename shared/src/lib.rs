@@ -15,6 +15,8 @@ pub mod metrics;
 pub mod qbit;
 pub mod secrets;
 pub mod store;
+pub mod table;
+pub mod transfer;
 pub mod upstream;
 
 pub use error::{ApiError, ErrorType};

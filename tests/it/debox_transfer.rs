@@ -7,7 +7,7 @@ use bundle_tests::{Answer, Event, Function, MERCHANT, World, now_ms};
 use sandbox::{Fault, FaultKind};
 use serde_json::{Value, json};
 use shared::debox::SerialId;
-use shared::store::{TransferStatus, TransferStore};
+use shared::transfer::{TransferStatus, TransferStore};
 use shared::upstream::Timeouts;
 
 const TRANSFER: &str = "POST /openapi/payment/transfer";
@@ -44,7 +44,7 @@ async fn transfer(world: &World, body: &Value) -> Answer {
     transfer_with(world, &world.debox(), body, now_ms() + 15_000).await
 }
 
-async fn record(world: &World, serial: &Value) -> Option<shared::store::TransferRecord> {
+async fn record(world: &World, serial: &Value) -> Option<shared::transfer::TransferRecord> {
     let serial = SerialId::parse(serial.as_str().unwrap()).unwrap();
     world.store().get(&serial).await.unwrap()
 }
@@ -199,7 +199,7 @@ async fn a_crash_mid_call_leaves_an_unknown_transfer_that_is_never_resent() {
     }
     // Once it is over (past the grace left for other containers' clocks),
     // the transfer is unknown, recorded so, and not re-sent.
-    let over = deadline + shared::store::LEASE_GRACE_MS;
+    let over = deadline + shared::table::LEASE_GRACE_MS;
     tokio::time::sleep(Duration::from_millis(over.saturating_sub(now_ms()) + 50)).await;
     let retry = transfer(&world, &transfer_body(&order)).await;
     assert_conflict(&retry, &order["serial_id"], "unknown");
@@ -452,7 +452,7 @@ async fn bad_input_is_refused_with_no_call_and_no_record() {
 /// 409 for a transfer never sent, and the serial would end `unknown`.
 #[tokio::test]
 async fn a_retried_claim_of_our_own_is_still_ours() {
-    use shared::store::{Claim, ClaimOutcome};
+    use shared::transfer::{Claim, ClaimOutcome};
     let world = World::start().await;
     let store = world.store();
     let claim = Claim {
@@ -478,7 +478,7 @@ async fn a_retried_claim_of_our_own_is_still_ours() {
     );
 
     // Once settled, even the same claim id is refused: nothing is sent twice.
-    let done = shared::store::Settlement {
+    let done = shared::transfer::Settlement {
         status: TransferStatus::Succeeded,
         code: None,
         message: None,
@@ -625,7 +625,7 @@ async fn an_oversized_answer_is_unknown_and_never_resent() {
 /// `in_progress`, not be marked `unknown`.
 #[tokio::test]
 async fn a_lease_just_over_by_our_clock_is_still_in_progress() {
-    use shared::store::{Claim, ClaimOutcome};
+    use shared::transfer::{Claim, ClaimOutcome};
     let world = World::start().await;
     let order = order(&world).await;
     let serial = SerialId::parse(order["serial_id"].as_str().unwrap()).unwrap();
@@ -659,7 +659,7 @@ async fn a_lease_just_over_by_our_clock_is_still_in_progress() {
 /// `unknown` is never reported (later requests find it already marked).
 #[tokio::test]
 async fn a_resent_mark_of_a_dead_claim_is_still_ours() {
-    use shared::store::{Claim, ClaimOutcome};
+    use shared::transfer::{Claim, ClaimOutcome};
     let world = World::start().await;
     let store = world.store();
     let serial = SerialId::parse("s-dead").unwrap();

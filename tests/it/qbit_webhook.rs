@@ -7,7 +7,7 @@ use bundle_tests::{Answer, Event, Function, World, secret_json};
 use sandbox::webhooks::SigningKey;
 use serde_json::{Value, json};
 use shared::secrets::Secrets;
-use shared::store::DynamoStore;
+use shared::table::DynamoStore;
 use std::io::{Read, Write};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};

@@ -16,7 +16,7 @@ use shared::bootstrap::Debox;
 use shared::debox::{DeboxClient, UserId};
 use shared::qbit::QbitClient;
 use shared::secrets::Secrets;
-use shared::store::DynamoStore;
+use shared::table::DynamoStore;
 use shared::upstream::{Timeouts, http_client};
 
 /// The merchant's DeBox user id in every test world.

@@ -23,7 +23,8 @@ use shared::http::{
     IdempotencyKey, Reply, fingerprint, invocation_deadline, json_body, request_id, respond,
 };
 use shared::qbit::{CallError, NewCharge, QbitClient};
-use shared::store::{DynamoStore, KeyClaim, KeyState, MAX_KEPT_ANSWER_BYTES};
+use shared::store::{KeyClaim, KeyState, MAX_KEPT_ANSWER_BYTES};
+use shared::table::DynamoStore;
 use shared::{ApiError, now_ms};
 
 #[derive(Serialize)]

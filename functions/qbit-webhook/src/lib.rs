@@ -17,7 +17,8 @@ use shared::qbit::webhook::{
     Event, SIGNATURE_HEADER, Signature, SignatureError, Unreadable, WebhookKey,
 };
 use shared::secrets::Secrets;
-use shared::store::{DynamoStore, Recorded};
+use shared::store::Recorded;
+use shared::table::DynamoStore;
 use shared::{ApiError, metrics, now_ms};
 
 pub async fn handle(secrets: &Secrets, store: &DynamoStore, req: Request) -> Response<Body> {

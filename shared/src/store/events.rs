@@ -12,10 +12,10 @@ use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::primitives::Blob;
 use aws_sdk_dynamodb::types::{AttributeValue, Put, ReturnValue, TransactWriteItem, Update};
 
-use super::dynamo::{n, put_refused, s, unavailable};
-use super::{DynamoStore, StoreUnavailable, TTL_ATTRIBUTE};
 use crate::http::MAX_BODY_BYTES;
 use crate::qbit::webhook::{Event, rank};
+use crate::table::{DynamoStore, StoreUnavailable, TTL_ATTRIBUTE};
+use crate::table::{n, put_refused, s, unavailable};
 
 const EVENT_RETENTION_SECS: u64 = 90 * 24 * 3600;
 

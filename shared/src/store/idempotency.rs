@@ -8,9 +8,9 @@
 
 use aws_sdk_dynamodb::types::ReturnValuesOnConditionCheckFailure;
 
-use super::dynamo::{Item, n, put_refused, s, unavailable};
-use super::{DynamoStore, StoreUnavailable, TTL_ATTRIBUTE};
 use crate::http::IdempotencyKey;
+use crate::table::{DynamoStore, StoreUnavailable, TTL_ATTRIBUTE};
+use crate::table::{Item, n, put_refused, s, unavailable};
 
 /// How long a key and its answer are kept.
 pub const KEY_RETENTION_SECS: u64 = 24 * 3600;
@@ -88,7 +88,7 @@ impl DynamoStore {
             .expression_attribute_names("#status", "status")
             .expression_attribute_values(":now_s", n(now_ms / 1000))
             // Another container's clock may run ahead of the one that wrote the lease.
-            .expression_attribute_values(":lease_cutoff", n(super::lease_cutoff(now_ms)))
+            .expression_attribute_values(":lease_cutoff", n(crate::table::lease_cutoff(now_ms)))
             .expression_attribute_values(":in_progress", s("in_progress"))
             .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
             .send()

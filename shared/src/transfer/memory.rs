@@ -4,20 +4,19 @@
 use std::collections::HashMap;
 use std::sync::Mutex;
 
-use super::{
-    Claim, ClaimOutcome, Settlement, StoreUnavailable, TransferRecord, TransferStatus,
-    TransferStore,
-};
+use super::store::ABANDONED_MESSAGE;
+use super::{Claim, ClaimOutcome, Settlement, TransferRecord, TransferStatus, TransferStore};
 use crate::debox::SerialId;
+use crate::table::{StoreUnavailable, lease_is_over};
 
 #[derive(Default)]
-pub struct MemoryStore {
+pub struct MemoryTransfers {
     records: Mutex<HashMap<String, TransferRecord>>,
     /// When set, every call fails as an unreachable table would.
     pub down: std::sync::atomic::AtomicBool,
 }
 
-impl MemoryStore {
+impl MemoryTransfers {
     fn check(
         &self,
     ) -> Result<std::sync::MutexGuard<'_, HashMap<String, TransferRecord>>, StoreUnavailable> {
@@ -28,7 +27,7 @@ impl MemoryStore {
     }
 }
 
-impl TransferStore for MemoryStore {
+impl TransferStore for MemoryTransfers {
     async fn claim(&self, claim: &Claim) -> Result<ClaimOutcome, StoreUnavailable> {
         let mut records = self.check()?;
         let key = claim.serial_id.as_str().to_string();
@@ -89,11 +88,11 @@ impl TransferStore for MemoryStore {
             Some(r)
                 if r.status == TransferStatus::InProgress
                     && r.claim_id == record.claim_id
-                    && super::lease_is_over(r.lease_expires_at, now_ms) =>
+                    && lease_is_over(r.lease_expires_at, now_ms) =>
             {
                 r.status = TransferStatus::Unknown;
                 r.updated_at = now_ms;
-                r.outcome_message = Some(super::ABANDONED_MESSAGE.to_string());
+                r.outcome_message = Some(ABANDONED_MESSAGE.to_string());
                 Ok(true)
             }
             _ => Ok(false),

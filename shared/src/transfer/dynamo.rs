@@ -1,96 +1,14 @@
 //! The transfer store on DynamoDB, through the real SDK.
 
-use std::collections::HashMap;
+use aws_sdk_dynamodb::types::ReturnValuesOnConditionCheckFailure;
 
-use aws_sdk_dynamodb::Client;
-use aws_sdk_dynamodb::error::{DisplayErrorContext, SdkError};
-use aws_sdk_dynamodb::operation::put_item::PutItemError;
-use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
-use aws_sdk_dynamodb::types::{AttributeValue, ReturnValuesOnConditionCheckFailure};
-
-use super::transfers::{TRANSFER_RETENTION_SECS, transfer_key};
-use super::{
-    Claim, ClaimOutcome, Settlement, StoreUnavailable, TTL_ATTRIBUTE, TransferRecord,
-    TransferStatus, TransferStore,
-};
+use super::store::{ABANDONED_MESSAGE, TRANSFER_RETENTION_SECS, transfer_key};
+use super::{Claim, ClaimOutcome, Settlement, TransferRecord, TransferStatus, TransferStore};
 use crate::debox::SerialId;
-
-#[derive(Clone)]
-pub struct DynamoStore {
-    client: Client,
-    table: String,
-}
-
-pub(crate) type Item = HashMap<String, AttributeValue>;
-
-pub(crate) fn s(value: impl Into<String>) -> AttributeValue {
-    AttributeValue::S(value.into())
-}
-
-pub(crate) fn n(value: u64) -> AttributeValue {
-    AttributeValue::N(value.to_string())
-}
-
-/// A PutItem refused by its condition: the old item, when DynamoDB sent it
-/// with the refusal. Any other failure: the store is unavailable.
-pub(crate) fn put_refused<R: std::fmt::Debug>(
-    error: SdkError<PutItemError, R>,
-) -> Result<Option<Item>, StoreUnavailable> {
-    match error {
-        SdkError::ServiceError(e)
-            if matches!(e.err(), PutItemError::ConditionalCheckFailedException(_)) =>
-        {
-            match e.into_err() {
-                PutItemError::ConditionalCheckFailedException(failed) => Ok(failed.item),
-                _ => Ok(None),
-            }
-        }
-        other => Err(unavailable(other)),
-    }
-}
-
-/// An UpdateItem refused by its condition: the old item, when DynamoDB sent
-/// it with the refusal. Any other failure: the store is unavailable.
-pub(crate) fn update_refused<R: std::fmt::Debug>(
-    error: SdkError<UpdateItemError, R>,
-) -> Result<Option<Item>, StoreUnavailable> {
-    match error {
-        SdkError::ServiceError(e)
-            if matches!(e.err(), UpdateItemError::ConditionalCheckFailedException(_)) =>
-        {
-            match e.into_err() {
-                UpdateItemError::ConditionalCheckFailedException(failed) => Ok(failed.item),
-                _ => Ok(None),
-            }
-        }
-        other => Err(unavailable(other)),
-    }
-}
-
-pub(crate) fn unavailable<E: std::error::Error + 'static, R: std::fmt::Debug>(
-    error: SdkError<E, R>,
-) -> StoreUnavailable {
-    let text = DisplayErrorContext(&error).to_string();
-    tracing::error!(error = %text, "payments table call failed");
-    StoreUnavailable(text)
-}
-
-impl DynamoStore {
-    pub fn new(client: Client, table: impl Into<String>) -> Self {
-        Self {
-            client,
-            table: table.into(),
-        }
-    }
-
-    pub fn client(&self) -> &Client {
-        &self.client
-    }
-
-    pub fn table(&self) -> &str {
-        &self.table
-    }
-}
+use crate::table::{
+    DynamoStore, Item, StoreUnavailable, TTL_ATTRIBUTE, lease_cutoff, n, put_refused, s,
+    unavailable, update_refused,
+};
 
 /// Read a transfer item; `None` if it is not one we wrote.
 fn record_of(item: &Item) -> Option<TransferRecord> {
@@ -118,9 +36,9 @@ impl TransferStore for DynamoStore {
     async fn claim(&self, claim: &Claim) -> Result<ClaimOutcome, StoreUnavailable> {
         let serial = claim.serial_id.as_str();
         let mut put = self
-            .client
+            .client()
             .put_item()
-            .table_name(&self.table)
+            .table_name(self.table())
             .item("pk", s(transfer_key(serial)))
             .item("kind", s("transfer"))
             .item("serial_id", s(serial))
@@ -168,9 +86,9 @@ impl TransferStore for DynamoStore {
         now_ms: u64,
     ) -> Result<bool, StoreUnavailable> {
         let mut update = self
-            .client
+            .client()
             .update_item()
-            .table_name(&self.table)
+            .table_name(self.table())
             .key("pk", s(transfer_key(serial_id.as_str())))
             .condition_expression("#status = :in_progress AND claim_id = :claim")
             .expression_attribute_names("#status", "status")
@@ -210,9 +128,9 @@ impl TransferStore for DynamoStore {
         now_ms: u64,
     ) -> Result<bool, StoreUnavailable> {
         let result = self
-            .client
+            .client()
             .update_item()
-            .table_name(&self.table)
+            .table_name(self.table())
             .key("pk", s(transfer_key(&record.serial_id)))
             .update_expression("SET #status = :unknown, updated_at = :now, outcome_message = :why")
             .condition_expression(
@@ -223,8 +141,8 @@ impl TransferStore for DynamoStore {
             .expression_attribute_values(":in_progress", s(TransferStatus::InProgress.as_str()))
             .expression_attribute_values(":claim", s(&record.claim_id))
             .expression_attribute_values(":now", n(now_ms))
-            .expression_attribute_values(":cutoff", n(super::lease_cutoff(now_ms)))
-            .expression_attribute_values(":why", s(super::ABANDONED_MESSAGE))
+            .expression_attribute_values(":cutoff", n(lease_cutoff(now_ms)))
+            .expression_attribute_values(":why", s(ABANDONED_MESSAGE))
             .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
             .send()
             .await;
@@ -243,9 +161,9 @@ impl TransferStore for DynamoStore {
 
     async fn get(&self, serial_id: &SerialId) -> Result<Option<TransferRecord>, StoreUnavailable> {
         let output = self
-            .client
+            .client()
             .get_item()
-            .table_name(&self.table)
+            .table_name(self.table())
             .key("pk", s(transfer_key(serial_id.as_str())))
             .consistent_read(true)
             .send()

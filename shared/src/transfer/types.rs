@@ -1,21 +1,7 @@
-//! A transfer's life, keyed by its serial id:
-//!
-//! ```text
-//!   (none) or failed --claim--> in_progress --settle--> succeeded | failed | unknown
-//!                                    |
-//!                                    +-- lease runs out (the function died mid-call) --> unknown
-//! ```
-//!
-//! A claim is one conditional write made before DeBox is called, so only
-//! one request ever sends a given serial. `failed` means DeBox definitely
-//! did nothing, so the serial may be claimed again; `unknown` is final until
-//! a person settles it against DeBox's records.
-
-use std::future::Future;
+//! A transfer's states, its record, and what a claim and a settlement say.
 
 use serde::Serialize;
 
-use super::StoreUnavailable;
 use crate::debox::{Amount, SerialId};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -66,12 +52,14 @@ pub struct TransferRecord {
 
 impl TransferRecord {
     /// The status as callers must see it at `now_ms`: an `in_progress`
-    /// claim whose lease ran out (past [`super::LEASE_GRACE_MS`] of clock
+    /// claim whose lease ran out (past [`crate::table::LEASE_GRACE_MS`] of clock
     /// skew) belonged to a function that died mid-call, so DeBox may or may
     /// not have moved the points.
     pub fn status_at(&self, now_ms: u64) -> TransferStatus {
         match self.status {
-            TransferStatus::InProgress if super::lease_is_over(self.lease_expires_at, now_ms) => {
+            TransferStatus::InProgress
+                if crate::table::lease_is_over(self.lease_expires_at, now_ms) =>
+            {
                 TransferStatus::Unknown
             }
             status => status,
@@ -107,52 +95,6 @@ pub struct Settlement {
     pub message: Option<String>,
 }
 
-/// The persistence a transfer needs; DynamoDB in production, memory in the
-/// unit tests of the state machine.
-pub trait TransferStore: Send + Sync {
-    /// One conditional write: the serial is free (or only `failed`), and
-    /// becomes `in_progress` for this claim. Otherwise the record that holds
-    /// it, without a second read where the store can avoid one.
-    fn claim(
-        &self,
-        claim: &Claim,
-    ) -> impl Future<Output = Result<ClaimOutcome, StoreUnavailable>> + Send;
-
-    /// Record how the claim ended; only while it is still this claim's.
-    /// Answers whether the record was changed.
-    fn settle(
-        &self,
-        serial_id: &SerialId,
-        claim_id: &str,
-        settlement: &Settlement,
-        now_ms: u64,
-    ) -> impl Future<Output = Result<bool, StoreUnavailable>> + Send;
-
-    /// Turn a dead claim (`in_progress`, lease over, grace included) into
-    /// `unknown`, so that operators find it. Answers whether this call
-    /// changed the record (a write the store's client resent after a lost
-    /// reply counts as this call's), so that one caller reports it.
-    fn mark_abandoned(
-        &self,
-        record: &TransferRecord,
-        now_ms: u64,
-    ) -> impl Future<Output = Result<bool, StoreUnavailable>> + Send;
-
-    /// The record, if any (for tests and operators).
-    fn get(
-        &self,
-        serial_id: &SerialId,
-    ) -> impl Future<Output = Result<Option<TransferRecord>, StoreUnavailable>> + Send;
-}
-
-/// The DynamoDB key of a transfer.
-pub(crate) fn transfer_key(serial_id: &str) -> String {
-    format!("transfer#{serial_id}")
-}
-
-/// How long a transfer record is kept (the TTL), in seconds.
-pub(crate) const TRANSFER_RETENTION_SECS: u64 = 90 * 24 * 3600;
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -174,7 +116,7 @@ mod tests {
         assert_eq!(record.status_at(999), TransferStatus::InProgress);
         // Another container's clock may run a second ahead: still live.
         assert_eq!(record.status_at(2_000), TransferStatus::InProgress);
-        let grace = super::super::LEASE_GRACE_MS;
+        let grace = crate::table::LEASE_GRACE_MS;
         assert_eq!(
             record.status_at(1_000 + grace - 1),
             TransferStatus::InProgress
