@@ -7,6 +7,7 @@
 
 pub mod bootstrap;
 pub mod budget;
+pub mod charge;
 pub mod config;
 pub mod debox;
 pub mod error;
@@ -27,6 +28,11 @@ pub fn now_ms() -> u64 {
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_millis() as u64)
         .unwrap_or(0)
+}
+
+/// SHA-256 of `bytes`, as lowercase hex (fingerprints and item keys).
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    lower_hex(aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, bytes).as_ref())
 }
 
 /// Bytes as lowercase hex (digests in signatures and fingerprints).

@@ -44,10 +44,10 @@ async fn create_before(world: &World, key: &str, deadline: u64) -> Answer {
     Answer::of(answer)
 }
 
-fn idempotency_key(key: &str) -> shared::http::IdempotencyKey {
+fn idempotency_key(key: &str) -> shared::charge::IdempotencyKey {
     let mut headers = lambda_http::http::HeaderMap::new();
     headers.insert("idempotency-key", key.parse().unwrap());
-    shared::http::IdempotencyKey::from_headers(&headers)
+    shared::charge::IdempotencyKey::from_headers(&headers)
         .unwrap()
         .unwrap()
 }
@@ -193,7 +193,7 @@ async fn the_sample_event_with_a_key_replays() {
 /// A resent claim of our own (its reply lost) is still ours.
 #[tokio::test]
 async fn a_retried_key_claim_of_our_own_is_still_ours() {
-    use shared::store::KeyClaim;
+    use shared::charge::{KeyClaim, KeyStore};
     let world = World::start().await;
     let store = world.store();
     let key = idempotency_key("key-retried");
@@ -397,15 +397,14 @@ async fn a_hanging_charge_call_is_cut_in_time_to_keep_its_answer() {
 async fn a_key_lease_just_over_by_our_clock_is_still_in_progress() {
     let world = World::start().await;
     let key = idempotency_key("key-skew");
-    let canonical =
-        serde_json::to_vec(&serde_json::from_value::<shared::qbit::NewCharge>(body()).unwrap())
-            .unwrap();
+    use shared::charge::{KeyStore, body_fingerprint};
+    let charge: shared::qbit::NewCharge = serde_json::from_value(body()).unwrap();
     let now = bundle_tests::now_ms();
     world
         .store()
         .claim_key(
             &key,
-            &shared::http::fingerprint(&canonical),
+            &body_fingerprint(&charge).unwrap(),
             "other-container",
             now - 1_000,
             now - 10_000,

@@ -363,10 +363,7 @@ async fn unreadable_item(
     world: &World,
     body: &str,
 ) -> Option<std::collections::HashMap<String, aws_sdk_dynamodb::types::AttributeValue>> {
-    let key = format!(
-        "unreadable_event#{}",
-        shared::http::fingerprint(body.as_bytes())
-    );
+    let key = format!("unreadable_event#{}", shared::sha256_hex(body.as_bytes()));
     world.item(&key).await
 }
 

@@ -2,13 +2,9 @@
 //! values, and a result into the contract's response.
 
 mod body;
-mod idempotency_key;
 mod query;
 mod response;
 
 pub use body::{MAX_BODY_BYTES, json_body, parse_json, raw_json_body};
-pub use idempotency_key::{IdempotencyKey, fingerprint};
 pub use query::QueryParams;
-pub use response::{
-    FUNCTION_TIMEOUT_MS, Reply, invocation_deadline, not_implemented, request_id, respond,
-};
+pub use response::{FUNCTION_TIMEOUT_MS, Reply, invocation_deadline, request_id, respond};

@@ -102,15 +102,6 @@ pub fn respond(request_id: &str, result: Result<Reply, ApiError>) -> Response<Bo
     response
 }
 
-/// 501 for a function whose issue has not landed yet.
-pub fn not_implemented(req: &Request, function: &str) -> Response<Body> {
-    let error = ApiError::new(
-        StatusCode::NOT_IMPLEMENTED,
-        format!("{function} is not implemented yet"),
-    );
-    respond(&request_id(req), Err(error))
-}
-
 /// Errors are logged by status and our own message: never a body, a token
 /// or a secret (messages are ours, and never quote them).
 fn log_error(error: &ApiError) {

@@ -170,7 +170,7 @@ impl DynamoStore {
     /// The item that keeps `body`: keyed by its SHA-256, so every delivery
     /// of the same bytes lands on one item.
     pub fn unreadable_event_key(body: &[u8]) -> String {
-        format!("unreadable_event#{}", crate::http::fingerprint(body))
+        format!("unreadable_event#{}", crate::sha256_hex(body))
     }
 
     /// Keep a verified body we cannot read, exactly as received, with the

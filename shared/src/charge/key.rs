@@ -1,4 +1,5 @@
-//! The `Idempotency-Key` header: 1 to 255 printable ASCII characters.
+//! The `Idempotency-Key` header (1 to 255 printable ASCII characters), and
+//! the fingerprint of the request it was sent with.
 
 use http::HeaderMap;
 
@@ -39,7 +40,7 @@ impl IdempotencyKey {
 
 /// SHA-256 of a request's canonical form, as lowercase hex.
 pub fn fingerprint(canonical: &[u8]) -> String {
-    crate::lower_hex(aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, canonical).as_ref())
+    crate::sha256_hex(canonical)
 }
 
 #[cfg(test)]

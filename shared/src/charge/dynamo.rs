@@ -1,41 +1,13 @@
-//! Idempotency keys for `create-charge`, with Stripe's semantics: the first
-//! answer is kept for 24 hours and replayed for the same key and body.
-//!
-//! Item `idem#create-charge#<key>`: the body's fingerprint, `in_progress`
-//! (with a lease) or `completed` (with the answer's status and body), and
-//! `expires_at` 24 hours on, which the claim itself honours (TTL deletes
-//! late).
+//! Idempotency keys on the table, through the real SDK.
 
 use aws_sdk_dynamodb::types::ReturnValuesOnConditionCheckFailure;
 
-use crate::http::IdempotencyKey;
-use crate::table::{DynamoStore, StoreUnavailable, TTL_ATTRIBUTE};
-use crate::table::{Item, n, put_refused, s, unavailable};
-
-/// How long a key and its answer are kept.
-pub const KEY_RETENTION_SECS: u64 = 24 * 3600;
-
-/// The largest answer body kept under a key: an item holds at most 400 KB,
-/// its other attributes included. (Provider answers are read up to 1 MiB.)
-pub const MAX_KEPT_ANSWER_BYTES: usize = 350_000;
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum KeyState {
-    InProgress,
-    Completed { status: u16, body: String },
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct KeyRecord {
-    pub fingerprint: String,
-    pub state: KeyState,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum KeyClaim {
-    Claimed,
-    Taken(KeyRecord),
-}
+use super::IdempotencyKey;
+use super::store::{KEY_RETENTION_SECS, KeyClaim, KeyRecord, KeyState, KeyStore};
+use crate::table::{
+    DynamoStore, Item, StoreUnavailable, TTL_ATTRIBUTE, lease_cutoff, n, put_refused, s,
+    unavailable,
+};
 
 fn key_pk(key: &IdempotencyKey) -> String {
     format!("idem#create-charge#{}", key.as_str())
@@ -57,12 +29,8 @@ fn record_of(item: &Item) -> Option<KeyRecord> {
     })
 }
 
-impl DynamoStore {
-    /// Claim `key` for a request whose body has `fingerprint`, until
-    /// `lease_ends` (Unix ms). A key that expired, or whose first request
-    /// died before finishing (its lease is over, grace included), may be
-    /// claimed again.
-    pub async fn claim_key(
+impl KeyStore for DynamoStore {
+    async fn claim_key(
         &self,
         key: &IdempotencyKey,
         fingerprint: &str,
@@ -88,7 +56,7 @@ impl DynamoStore {
             .expression_attribute_names("#status", "status")
             .expression_attribute_values(":now_s", n(now_ms / 1000))
             // Another container's clock may run ahead of the one that wrote the lease.
-            .expression_attribute_values(":lease_cutoff", n(crate::table::lease_cutoff(now_ms)))
+            .expression_attribute_values(":lease_cutoff", n(lease_cutoff(now_ms)))
             .expression_attribute_values(":in_progress", s("in_progress"))
             .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
             .send()
@@ -112,8 +80,7 @@ impl DynamoStore {
         Ok(KeyClaim::Taken(record))
     }
 
-    /// Keep the answer for replay; only while the claim is ours.
-    pub async fn complete_key(
+    async fn complete_key(
         &self,
         key: &IdempotencyKey,
         claim_id: &str,
@@ -140,8 +107,7 @@ impl DynamoStore {
             .map_err(unavailable)
     }
 
-    /// Give the key back: the request never reached Qbit's charge call.
-    pub async fn release_key(
+    async fn release_key(
         &self,
         key: &IdempotencyKey,
         claim_id: &str,
