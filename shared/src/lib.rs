@@ -15,10 +15,10 @@ pub mod http;
 pub mod metrics;
 pub mod qbit;
 pub mod secrets;
-pub mod store;
 pub mod table;
 pub mod transfer;
 pub mod upstream;
+pub mod webhook;
 
 pub use error::{ApiError, ErrorType};
 

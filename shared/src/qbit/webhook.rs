@@ -247,17 +247,22 @@ pub fn rank(event_type: &str) -> Option<u8> {
     }
 }
 
+/// The repository's test key pair (`events/keys/`, test only), for unit
+/// tests that need signed events.
 #[cfg(test)]
-mod tests {
-    use super::*;
+pub(crate) mod test_key {
     use aws_lc_rs::rand::SystemRandom;
-    use aws_lc_rs::signature::{KeyPair, RSA_PKCS1_SHA256, RsaKeyPair};
+    use aws_lc_rs::signature::{RSA_PKCS1_SHA256, RsaKeyPair};
+    use base64::Engine;
+    use base64::engine::general_purpose::STANDARD;
     use rustls_pki_types::PrivatePkcs8KeyDer;
+    use rustls_pki_types::pem::PemObject;
 
     const PRIVATE: &str = include_str!("../../../events/keys/qbit-webhook-test.key.pem");
-    const PUBLIC: &str = include_str!("../../../events/keys/qbit-webhook-test.pub.pem");
+    pub const PUBLIC: &str = include_str!("../../../events/keys/qbit-webhook-test.pub.pem");
 
-    fn sign(body: &[u8]) -> String {
+    /// The base64 signature of `body`, as Qbit sends it.
+    pub fn sign(body: &[u8]) -> String {
         let der = PrivatePkcs8KeyDer::from_pem_slice(PRIVATE.as_bytes()).unwrap();
         let pair = RsaKeyPair::from_pkcs8(der.secret_pkcs8_der()).unwrap();
         let mut signature = vec![0; pair.public_modulus_len()];
@@ -268,9 +273,15 @@ mod tests {
             &mut signature,
         )
         .unwrap();
-        let _ = pair.public_key();
         STANDARD.encode(signature)
     }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    use crate::qbit::webhook::test_key::{PUBLIC, sign};
 
     #[test]
     fn a_signature_verifies_only_for_the_exact_bytes() {

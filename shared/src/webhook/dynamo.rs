@@ -1,33 +1,15 @@
-//! Qbit webhook events, recorded exactly once, and the charge state they
-//! move forward.
-//!
-//! Items: `event#<id>` (type, time, charge id, whether it was applied;
-//! kept 90 days), `charge#<id>` (status, paid, amount, currency,
-//! externalOrderId, the last applied event's id and time, its rank), and
-//! `unreadable_event#<sha256 of the body>` (a verified body we could not
-//! read, kept byte for byte for an operator to replay; 90 days).
+//! Webhook events on the table, through the real SDK.
 
 use aws_sdk_dynamodb::error::SdkError;
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::primitives::Blob;
 use aws_sdk_dynamodb::types::{AttributeValue, Put, ReturnValue, TransactWriteItem, Update};
 
+use super::store::{EVENT_RETENTION_SECS, EventStore, Recorded, unreadable_event_key};
 use crate::http::MAX_BODY_BYTES;
 use crate::qbit::webhook::{Event, rank};
 use crate::table::{DynamoStore, StoreUnavailable, TTL_ATTRIBUTE};
 use crate::table::{n, put_refused, s, unavailable};
-
-const EVENT_RETENTION_SECS: u64 = 90 * 24 * 3600;
-
-/// What recording an event did.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Recorded {
-    /// First delivery. `applied`: the charge moved to this event's state
-    /// (false when a newer or higher-ranked event was already applied).
-    New { applied: bool },
-    /// This event id was recorded before: nothing changed.
-    Duplicate,
-}
 
 fn event_put(
     store: &DynamoStore,
@@ -53,17 +35,11 @@ fn event_put(
     put.build().map_err(|e| StoreUnavailable(e.to_string()))
 }
 
-impl DynamoStore {
-    /// Record `event` once and, for a charge event, move the charge forward,
-    /// in one transaction: a failure leaves neither written, so Qbit's retry
-    /// is processed as new rather than taken for a duplicate.
-    pub async fn record_event(
-        &self,
-        event: &Event,
-        now_ms: u64,
-    ) -> Result<Recorded, StoreUnavailable> {
+impl EventStore for DynamoStore {
+    /// One transaction: a failure leaves neither item written.
+    async fn record_event(&self, event: &Event, now_ms: u64) -> Result<Recorded, StoreUnavailable> {
         let (Some(charge), Some(rank)) = (&event.charge, rank(&event.kind)) else {
-            return self.record_event_only(event, false, now_ms).await;
+            return record_event_only(self, event, false, now_ms).await;
         };
         let update = Update::builder()
             .table_name(self.table())
@@ -126,7 +102,7 @@ impl DynamoStore {
                     Ok(Recorded::Duplicate)
                 } else if failed(1) {
                     // Older than what the charge shows: record it, change nothing.
-                    self.record_event_only(event, false, now_ms).await
+                    record_event_only(self, event, false, now_ms).await
                 } else {
                     Err(StoreUnavailable(format!(
                         "transaction cancelled: {cancelled}"
@@ -137,48 +113,12 @@ impl DynamoStore {
         }
     }
 
-    async fn record_event_only(
-        &self,
-        event: &Event,
-        applied: bool,
-        now_ms: u64,
-    ) -> Result<Recorded, StoreUnavailable> {
-        let put = event_put(self, event, applied, now_ms)?;
-        let result = self
-            .client()
-            .put_item()
-            .table_name(self.table())
-            .set_item(Some(put.item))
-            .condition_expression("attribute_not_exists(pk)")
-            .send()
-            .await;
-        match result {
-            Ok(_) => Ok(Recorded::New { applied }),
-            Err(e) => put_refused(e).map(|_| Recorded::Duplicate),
-        }
-    }
-}
-
-/// The largest body an `unreadable_event#` item can keep: an item holds at
-/// most 400 KB, its attribute names and other values included. Request
-/// bodies are refused over [`MAX_BODY_BYTES`] before they are verified, so
-/// every verified body fits; this is checked when the crate compiles.
-const MAX_KEPT_BODY_BYTES: usize = 350_000;
-const _: () = assert!(MAX_BODY_BYTES <= MAX_KEPT_BODY_BYTES);
-
-impl DynamoStore {
-    /// The item that keeps `body`: keyed by its SHA-256, so every delivery
-    /// of the same bytes lands on one item.
-    pub fn unreadable_event_key(body: &[u8]) -> String {
-        format!("unreadable_event#{}", crate::sha256_hex(body))
-    }
-
     /// Keep a verified body we cannot read, exactly as received, with the
     /// signature header it came with (so it can be replayed to the webhook
     /// once the code reads it). One UpdateItem: the first delivery writes
     /// the body, signature, `reason` and times; every delivery sets
     /// `last_received_at` and adds one to `deliveries`, which is returned.
-    pub async fn keep_unreadable_event(
+    async fn keep_unreadable_event(
         &self,
         body: &[u8],
         signature: &str,
@@ -189,7 +129,7 @@ impl DynamoStore {
             .client()
             .update_item()
             .table_name(self.table())
-            .key("pk", s(Self::unreadable_event_key(body)))
+            .key("pk", s(unreadable_event_key(body)))
             // Names through placeholders: none can collide with a reserved word.
             .update_expression(
                 "SET #kind = if_not_exists(#kind, :kind), #body = if_not_exists(#body, :body), \
@@ -225,3 +165,33 @@ impl DynamoStore {
             .unwrap_or(1))
     }
 }
+
+/// Record the event alone (a type that moves no charge, or one older than
+/// what the charge shows), once.
+async fn record_event_only(
+    store: &DynamoStore,
+    event: &Event,
+    applied: bool,
+    now_ms: u64,
+) -> Result<Recorded, StoreUnavailable> {
+    let put = event_put(store, event, applied, now_ms)?;
+    let result = store
+        .client()
+        .put_item()
+        .table_name(store.table())
+        .set_item(Some(put.item))
+        .condition_expression("attribute_not_exists(pk)")
+        .send()
+        .await;
+    match result {
+        Ok(_) => Ok(Recorded::New { applied }),
+        Err(e) => put_refused(e).map(|_| Recorded::Duplicate),
+    }
+}
+
+/// The largest body an `unreadable_event#` item can keep: an item holds at
+/// most 400 KB, its attribute names and other values included. Request
+/// bodies are refused over [`MAX_BODY_BYTES`] before they are verified, so
+/// every verified body fits; this is checked when the crate compiles.
+const MAX_KEPT_BODY_BYTES: usize = 350_000;
+const _: () = assert!(MAX_BODY_BYTES <= MAX_KEPT_BODY_BYTES);
