@@ -4,9 +4,10 @@ Usage: check_template.py [TEMPLATE]   (default: template.yaml)
 Exits 1 and lists every mismatch:
 - every crate under functions/ has an AWS::Serverless::Function built by
   rust-cargolambda with that binary, on provided.al2023 / arm64;
-- the routes and methods are the contract's (../shared/spec/api.md when it
-  is there, else the list below), each on the right function;
-- the API's default authorizer is AWS_IAM and only POST /webhooks/qbit is public;
+- the routes and methods are the API's (openapi.yaml: each operation's
+  `x-function`), each on the right function;
+- the API's default authorizer is AWS_IAM and only the operations that
+  openapi.yaml makes public (`security: []`) are;
 - every environment variable the code reads (shared/src/config.rs) is set;
 - the timeout is the code's FUNCTION_TIMEOUT_MS, the table's TTL attribute
   the code's TTL_ATTRIBUTE, with `pk` a string key, point-in-time recovery
@@ -18,18 +19,11 @@ import os
 import re
 import sys
 
+import yaml
+
 from cfnlint.decode import decode
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-CONTRACT_ROUTES = {
-    ("POST", "/charges"): "create-charge",
-    ("GET", "/charges"): "list-charges",
-    ("POST", "/webhooks/qbit"): "qbit-webhook",
-    ("POST", "/debox/orders"): "debox-order",
-    ("POST", "/debox/transfers"): "debox-transfer",
-    ("GET", "/vbox/balance"): "vbox-balance",
-}
-PUBLIC_ROUTES = {("POST", "/webhooks/qbit")}
 
 
 def read(path):
@@ -37,13 +31,23 @@ def read(path):
         return f.read()
 
 
+def api_operations():
+    """{(METHOD, path): (function, public)} from openapi.yaml."""
+    document = yaml.safe_load(read("openapi.yaml"))
+    operations = {}
+    for path, item in document["paths"].items():
+        for method, operation in item.items():
+            public = operation.get("security", document.get("security")) == []
+            operations[(method.upper(), path)] = (operation["x-function"], public)
+    return operations
+
+
 def contract_routes():
-    spec = os.path.join(ROOT, "..", "shared", "spec", "api.md")
-    if not os.path.exists(spec):
-        return CONTRACT_ROUTES
-    with open(spec) as f:
-        found = re.findall(r"^### (GET|POST|PUT|DELETE) (\S+) \(([a-z-]+)\)", f.read(), re.M)
-    return {(method, path): function for method, path, function in found} or CONTRACT_ROUTES
+    return {route: function for route, (function, _) in api_operations().items()}
+
+
+def public_routes():
+    return {route for route, (_, public) in api_operations().items() if public}
 
 
 def check(template_path):
@@ -97,9 +101,9 @@ def check(template_path):
             route = (str(props.get("Method", "")).upper(), props.get("Path"))
             routes[route] = binary
             public = props.get("Auth", {}).get("Authorizer") == "NONE"
-            if public and route not in PUBLIC_ROUTES:
+            if public and route not in public_routes():
                 problems.append(f"{name}.{event_name}: {route[0]} {route[1]} is a merchant route and must not be public")
-            if not public and route in PUBLIC_ROUTES:
+            if not public and route in public_routes():
                 problems.append(f"{name}.{event_name}: {route[0]} {route[1]} must be public (Qbit cannot sign with SigV4)")
     expected = contract_routes()
     for route, binary in expected.items():

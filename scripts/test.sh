@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs every test, on a fresh machine too: installs what is missing, starts
-# moto, then checks formatting and lints, checks the SAM template offline,
+# moto, then checks formatting and lints, checks openapi.yaml and the SAM
+# template offline,
 # runs the unit and integration
 # tests (the handlers and the real binaries against the sandbox and moto,
 # over real HTTP) and the local run's demonstration, and stops all it started.
@@ -18,6 +19,9 @@ cargo fmt --all -- --check
 
 step "cargo clippy"
 cargo clippy --locked --workspace --all-targets -- -D warnings
+
+step "openapi.yaml: a valid OpenAPI 3.1 document (every answer the tests get is checked against it)"
+.venv/bin/openapi-spec-validator openapi.yaml
 
 step "template.yaml: sam validate --lint, cfn-lint, the SAM transform run here then cfn-lint, and the checks against the code"
 # Offline: no credentials, telemetry off; a region only names the partition.

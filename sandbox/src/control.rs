@@ -19,20 +19,25 @@
 //! - `POST /_sandbox/qbit/charges/{id}/out-of-order`: `charge.succeeded` then
 //!   `charge.closed` are made, and delivered newest first.
 //! - `POST /_sandbox/qbit/events/{id}/redeliver`: the same event, again.
+//!
+//! It is the one part that reaches across providers, so it takes the
+//! composed [`SandboxState`]; each handler works on the provider it is about.
 
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::extract::{Path, State as Extract};
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::routing::{delete, get, post, put};
 use axum::{Json, Router};
 use serde::Deserialize;
 
-use crate::faults::Fault;
-use crate::state::{Calls, State};
+use crate::debox::{format_points, parse_points};
+use crate::faults::{Calls, Fault};
+use crate::qbit::QbitPay;
+use crate::state::SandboxState;
 
-pub fn routes() -> Router<Arc<State>> {
+pub fn routes() -> Router<Arc<SandboxState>> {
     Router::new()
         .route("/calls", get(calls))
         .route("/faults", post(inject).delete(clear_faults))
@@ -55,35 +60,35 @@ struct Url {
     url: String,
 }
 
-async fn webhook_url(Extract(state): Extract<Arc<State>>, Json(url): Json<Url>) -> StatusCode {
-    state.world().webhook_url = Some(url.url);
+async fn webhook_url(State(sandbox): State<Arc<SandboxState>>, Json(url): Json<Url>) -> StatusCode {
+    sandbox.qbit.set_webhook_url(url.url);
     StatusCode::NO_CONTENT
 }
 
-async fn public_key(Extract(state): Extract<Arc<State>>) -> String {
-    state.webhook_key.public_pem()
+async fn public_key(State(sandbox): State<Arc<SandboxState>>) -> String {
+    sandbox.qbit.webhook_key().public_pem()
 }
 
 /// Make an event of `kind` for the charge and deliver it.
 async fn make_and_deliver(
-    state: &State,
+    qbit: &QbitPay,
     charge_id: &str,
     kind: &str,
 ) -> Result<Json<serde_json::Value>, StatusCode> {
-    let event = state
+    let event = qbit
         .settle_charge(charge_id, kind)
         .ok_or(StatusCode::NOT_FOUND)?;
-    let status = state.deliver(&event).await;
+    let status = qbit.deliver(&event).await;
     Ok(Json(
         serde_json::json!({"event_id": event.id, "type": kind, "webhook_status": status}),
     ))
 }
 
 async fn pay(
-    Extract(state): Extract<Arc<State>>,
+    State(sandbox): State<Arc<SandboxState>>,
     Path(id): Path<String>,
 ) -> Result<Json<serde_json::Value>, StatusCode> {
-    make_and_deliver(&state, &id, "charge.succeeded").await
+    make_and_deliver(&sandbox.qbit, &id, "charge.succeeded").await
 }
 
 #[derive(Deserialize)]
@@ -93,27 +98,29 @@ struct EventKind {
 }
 
 async fn charge_event(
-    Extract(state): Extract<Arc<State>>,
+    State(sandbox): State<Arc<SandboxState>>,
     Path(id): Path<String>,
     Json(kind): Json<EventKind>,
 ) -> Result<Json<serde_json::Value>, StatusCode> {
-    make_and_deliver(&state, &id, &kind.kind).await
+    make_and_deliver(&sandbox.qbit, &id, &kind.kind).await
 }
 
 async fn out_of_order(
-    Extract(state): Extract<Arc<State>>,
+    State(sandbox): State<Arc<SandboxState>>,
     Path(id): Path<String>,
 ) -> Result<Json<serde_json::Value>, StatusCode> {
-    let older = state
+    let older = sandbox
+        .qbit
         .settle_charge(&id, "charge.succeeded")
         .ok_or(StatusCode::NOT_FOUND)?;
     // A later timestamp for the second event, whatever the clock's resolution.
     tokio::time::sleep(Duration::from_millis(5)).await;
-    let newer = state
+    let newer = sandbox
+        .qbit
         .settle_charge(&id, "charge.closed")
         .ok_or(StatusCode::NOT_FOUND)?;
-    let newer_status = state.deliver(&newer).await;
-    let older_status = state.deliver(&older).await;
+    let newer_status = sandbox.qbit.deliver(&newer).await;
+    let older_status = sandbox.qbit.deliver(&older).await;
     Ok(Json(serde_json::json!({"delivered": [
         {"event_id": newer.id, "type": newer.kind, "webhook_status": newer_status},
         {"event_id": older.id, "type": older.kind, "webhook_status": older_status},
@@ -121,11 +128,11 @@ async fn out_of_order(
 }
 
 async fn redeliver(
-    Extract(state): Extract<Arc<State>>,
+    State(sandbox): State<Arc<SandboxState>>,
     Path(id): Path<String>,
 ) -> Result<Json<serde_json::Value>, StatusCode> {
-    let event = state.event(&id).ok_or(StatusCode::NOT_FOUND)?;
-    let status = state.deliver(&event).await;
+    let event = sandbox.qbit.event(&id).ok_or(StatusCode::NOT_FOUND)?;
+    let status = sandbox.qbit.deliver(&event).await;
     Ok(Json(
         serde_json::json!({"event_id": event.id, "webhook_status": status}),
     ))
@@ -137,13 +144,13 @@ struct Points {
 }
 
 async fn set_balance(
-    Extract(state): Extract<Arc<State>>,
+    State(sandbox): State<Arc<SandboxState>>,
     Path(user): Path<String>,
     Json(points): Json<Points>,
 ) -> StatusCode {
-    match crate::debox::parse_points(&points.amount) {
+    match parse_points(&points.amount) {
         Some(hundredths) => {
-            state.set_balance(&user, hundredths);
+            sandbox.debox.set_balance(&user, hundredths);
             StatusCode::NO_CONTENT
         }
         None => StatusCode::BAD_REQUEST,
@@ -151,19 +158,19 @@ async fn set_balance(
 }
 
 async fn balance(
-    Extract(state): Extract<Arc<State>>,
+    State(sandbox): State<Arc<SandboxState>>,
     Path(user): Path<String>,
 ) -> Json<serde_json::Value> {
     Json(
-        serde_json::json!({"user_id": user, "balance": crate::debox::format_points(state.balance(&user))}),
+        serde_json::json!({"user_id": user, "balance": format_points(sandbox.debox.balance(&user))}),
     )
 }
 
 async fn expire_order(
-    Extract(state): Extract<Arc<State>>,
+    State(sandbox): State<Arc<SandboxState>>,
     Path(serial): Path<String>,
 ) -> StatusCode {
-    if state.expire_order(&serial) {
+    if sandbox.debox.expire_order(&serial) {
         StatusCode::NO_CONTENT
     } else {
         StatusCode::NOT_FOUND
@@ -175,22 +182,22 @@ struct Shape {
     wrapped: bool,
 }
 
-async fn shape(Extract(state): Extract<Arc<State>>, Json(shape): Json<Shape>) -> StatusCode {
-    state.set_debox_wrapped(shape.wrapped);
+async fn shape(State(sandbox): State<Arc<SandboxState>>, Json(shape): Json<Shape>) -> StatusCode {
+    sandbox.debox.set_wrapped(shape.wrapped);
     StatusCode::NO_CONTENT
 }
 
-async fn calls(Extract(state): Extract<Arc<State>>) -> Json<Calls> {
-    Json(state.calls())
+async fn calls(State(sandbox): State<Arc<SandboxState>>) -> Json<Calls> {
+    Json(sandbox.faults.calls())
 }
 
-async fn inject(Extract(state): Extract<Arc<State>>, Json(fault): Json<Fault>) -> StatusCode {
-    state.inject(fault);
+async fn inject(State(sandbox): State<Arc<SandboxState>>, Json(fault): Json<Fault>) -> StatusCode {
+    sandbox.faults.inject(fault);
     StatusCode::NO_CONTENT
 }
 
-async fn clear_faults(Extract(state): Extract<Arc<State>>) -> StatusCode {
-    state.clear_faults();
+async fn clear_faults(State(sandbox): State<Arc<SandboxState>>) -> StatusCode {
+    sandbox.faults.clear();
     StatusCode::NO_CONTENT
 }
 
@@ -199,13 +206,16 @@ struct NewKey {
     api_key: String,
 }
 
-async fn add_key(Extract(state): Extract<Arc<State>>, Json(key): Json<NewKey>) -> StatusCode {
-    state.add_qbit_key(&key.api_key);
+async fn add_key(State(sandbox): State<Arc<SandboxState>>, Json(key): Json<NewKey>) -> StatusCode {
+    sandbox.qbit.add_key(&key.api_key);
     StatusCode::NO_CONTENT
 }
 
-async fn revoke_key(Extract(state): Extract<Arc<State>>, Path(key): Path<String>) -> StatusCode {
-    state.revoke_qbit_key(&key);
+async fn revoke_key(
+    State(sandbox): State<Arc<SandboxState>>,
+    Path(key): Path<String>,
+) -> StatusCode {
+    sandbox.qbit.revoke_key(&key);
     StatusCode::NO_CONTENT
 }
 
@@ -214,7 +224,7 @@ struct Ttl {
     seconds: u64,
 }
 
-async fn token_ttl(Extract(state): Extract<Arc<State>>, Json(ttl): Json<Ttl>) -> StatusCode {
-    state.set_qbit_token_ttl(Duration::from_secs(ttl.seconds));
+async fn token_ttl(State(sandbox): State<Arc<SandboxState>>, Json(ttl): Json<Ttl>) -> StatusCode {
+    sandbox.qbit.set_token_ttl(Duration::from_secs(ttl.seconds));
     StatusCode::NO_CONTENT
 }

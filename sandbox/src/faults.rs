@@ -1,17 +1,22 @@
 //! Fault injection: every provider call is counted, then any fault waiting
 //! for its path is applied.
+//!
+//! The counts and the pending faults are this module's own state
+//! ([`Faults`]), behind its own lock, so the middleware needs nothing from
+//! the providers or the sandbox that composes them.
 
-use std::sync::Arc;
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use axum::body::Body;
-use axum::extract::{Request, State as Extract};
+use axum::extract::{Request, State};
 use axum::http::StatusCode;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 
-use crate::state::State;
+use crate::lock::lock;
 
 /// What to do to a call.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -76,27 +81,73 @@ impl Fault {
     }
 }
 
+/// How many calls each route received, keyed `"METHOD /path"`.
+pub type Calls = BTreeMap<String, u64>;
+
+/// The calls counted and the faults waiting, for every provider route.
+#[derive(Default)]
+pub struct Faults {
+    book: Mutex<Book>,
+}
+
+#[derive(Default)]
+struct Book {
+    calls: Calls,
+    /// In the order injected; the first that matches a call applies.
+    pending: Vec<Fault>,
+}
+
+impl Faults {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Book> {
+        lock(&self.book)
+    }
+
+    /// Calls received so far.
+    pub fn calls(&self) -> Calls {
+        self.lock().calls.clone()
+    }
+
+    /// Calls received on one route, such as `"POST /api/v1/charges"`.
+    pub fn calls_to(&self, route: &str) -> u64 {
+        self.lock().calls.get(route).copied().unwrap_or(0)
+    }
+
+    pub fn inject(&self, fault: Fault) {
+        self.lock().pending.push(fault);
+    }
+
+    pub fn clear(&self) {
+        self.lock().pending.clear();
+    }
+
+    /// Count a call, and take the first fault matching it (using up one of
+    /// its `times`).
+    fn count_and_take(&self, method: &str, path: &str) -> Option<FaultKind> {
+        let mut book = self.lock();
+        *book.calls.entry(format!("{method} {path}")).or_default() += 1;
+        let index = book.pending.iter().position(|f| f.matches(method, path))?;
+        let kind = book.pending[index].kind.clone();
+        match &mut book.pending[index].times {
+            Some(1) => {
+                book.pending.remove(index);
+            }
+            Some(n) => *n -= 1,
+            None => {}
+        }
+        Some(kind)
+    }
+}
+
 /// Count the call, take the first matching fault (using up one of its
 /// `times`), and apply it.
-pub async fn apply(Extract(state): Extract<Arc<State>>, request: Request, next: Next) -> Response {
+pub async fn apply(State(faults): State<Arc<Faults>>, request: Request, next: Next) -> Response {
     let method = request.method().as_str().to_string();
     let path = request.uri().path().to_string();
-    let fault = {
-        let mut world = state.world();
-        *world.calls.entry(format!("{method} {path}")).or_default() += 1;
-        let index = world.faults.iter().position(|f| f.matches(&method, &path));
-        index.map(|i| {
-            let fault = world.faults[i].clone();
-            match &mut world.faults[i].times {
-                Some(1) => {
-                    world.faults.remove(i);
-                }
-                Some(n) => *n -= 1,
-                None => {}
-            }
-            fault.kind
-        })
-    };
+    let fault = faults.count_and_take(&method, &path);
     match fault {
         None => next.run(request).await,
         Some(FaultKind::Delay { ms }) => {

@@ -2,18 +2,37 @@
 //! over real HTTP on loopback, so the functions can be run and tested with
 //! nothing from outside.
 //!
-//! - Qbit Pay (`/api/v1/...`, `/h5/payment`): see [`qbit`]; its signed
-//!   webhook events: see [`webhooks`].
+//! - Qbit Pay (`/api/v1/...`, `/h5/payment`): see [`qbit`]; the signing and
+//!   sending of its webhooks: see [`webhooks`].
 //! - DeBox (`/openapi/...`, `/oauth/authorize`): see [`debox`].
 //! - Control (`/_sandbox/...`): call counts, fault injection, API keys and
 //!   token lifetime; see [`control`].
 //!
 //! Every provider route passes through [`faults`], which counts the call and
 //! applies any fault injected for its path.
+//!
+//! Each provider and the faults own their state, and each router is built
+//! over its own; [`state`] composes them for the control API and the tests.
+//! Imports go one way only (no module imports one that imports it back):
+//!
+//! ```text
+//! control  -> state, qbit, debox, faults
+//! state    -> config, qbit, debox, faults, webhooks
+//! config   -> debox
+//! qbit     -> webhooks, lock
+//! debox    -> lock
+//! faults   -> lock
+//! webhooks, lock: nothing in the sandbox
+//! ```
+//!
+//! and this root declares them all, re-exports what tests name, and starts
+//! the server.
 
+pub mod config;
 pub mod control;
 pub mod debox;
 pub mod faults;
+mod lock;
 pub mod qbit;
 pub mod state;
 pub mod webhooks;
@@ -25,15 +44,17 @@ use axum::Router;
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 
-pub use debox::DeboxApp;
-pub use faults::{Fault, FaultKind};
-pub use state::{Calls, SandboxConfig, State};
-pub use webhooks::SignedEvent;
+pub use config::SandboxConfig;
+pub use debox::{Debox, DeboxApp, DeboxOrder};
+pub use faults::{Calls, Fault, FaultKind, Faults};
+pub use qbit::{Charge, QbitPay, SignedEvent};
+pub use state::SandboxState;
+pub use webhooks::SigningKey;
 
 /// A running sandbox. Dropping it stops the server.
 pub struct Sandbox {
     addr: SocketAddr,
-    state: Arc<State>,
+    state: Arc<SandboxState>,
     _stop: oneshot::Sender<()>,
 }
 
@@ -42,10 +63,11 @@ impl Sandbox {
     pub async fn start(config: SandboxConfig, addr: SocketAddr) -> std::io::Result<Self> {
         let listener = TcpListener::bind(addr).await?;
         let addr = listener.local_addr()?;
-        let state = State::new(config, format!("http://{addr}")).map_err(std::io::Error::other)?;
+        let state =
+            SandboxState::new(config, format!("http://{addr}")).map_err(std::io::Error::other)?;
         let state = Arc::new(state);
         let (stop, stopped) = oneshot::channel::<()>();
-        let app = router(state.clone());
+        let app = router(&state);
         tokio::spawn(async move {
             let _ = axum::serve(listener, app)
                 .with_graceful_shutdown(async {
@@ -70,35 +92,38 @@ impl Sandbox {
     }
 
     /// The state, for tests that set it up or read it without HTTP.
-    pub fn state(&self) -> &State {
+    pub fn state(&self) -> &SandboxState {
         &self.state
     }
 
     /// Mark a charge paid (the buyer paying on the hosted page) and
     /// deliver its signed `charge.succeeded` event.
     pub async fn pay(&self, charge_id: &str) -> Option<(SignedEvent, u16)> {
-        let event = self.state.settle_charge(charge_id, "charge.succeeded")?;
-        let status = self.state.deliver(&event).await;
+        let qbit = &self.state.qbit;
+        let event = qbit.settle_charge(charge_id, "charge.succeeded")?;
+        let status = qbit.deliver(&event).await;
         Some((event, status))
     }
 
     /// Send an event again, exactly as first sent.
     pub async fn redeliver(&self, event_id: &str) -> Option<u16> {
-        let event = self.state.event(event_id)?;
-        Some(self.state.deliver(&event).await)
+        let qbit = &self.state.qbit;
+        let event = qbit.event(event_id)?;
+        Some(qbit.deliver(&event).await)
     }
 }
 
-fn router(state: Arc<State>) -> Router {
-    let providers =
-        qbit::routes()
-            .merge(debox::routes())
-            .layer(axum::middleware::from_fn_with_state(
-                state.clone(),
-                faults::apply,
-            ));
+/// Each provider's routes over its own state, all behind the fault
+/// middleware over the faults' state; the control API over the whole.
+fn router(state: &Arc<SandboxState>) -> Router {
+    let providers = qbit::routes()
+        .with_state(state.qbit.clone())
+        .merge(debox::routes().with_state(state.debox.clone()))
+        .layer(axum::middleware::from_fn_with_state(
+            state.faults.clone(),
+            faults::apply,
+        ));
     Router::new()
         .merge(providers)
-        .nest("/_sandbox", control::routes())
-        .with_state(state)
+        .nest("/_sandbox", control::routes().with_state(state.clone()))
 }

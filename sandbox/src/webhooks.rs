@@ -1,6 +1,10 @@
-//! Qbit Pay's webhooks, as the sandbox sends them: events signed with an
-//! RSA key (PKCS#1 v1.5, SHA-256, over the exact body, base64 in
+//! Qbit Pay's webhook transport, as the sandbox sends it: a body signed with
+//! an RSA key (PKCS#1 v1.5, SHA-256, over the exact bytes, base64 in
 //! `X-QbitPay-Signature`) and POSTed to the merchant's URL.
+//!
+//! It signs bytes and delivers a signed body; what an event holds is
+//! [`crate::qbit`]'s business. It imports nothing from the sandbox, so qbit
+//! can use it without a cycle.
 
 use aws_lc_rs::rand::SystemRandom;
 use aws_lc_rs::signature::{KeyPair, RSA_PKCS1_SHA256, RsaKeyPair};
@@ -8,10 +12,9 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use rustls_pki_types::PrivatePkcs8KeyDer;
 use rustls_pki_types::pem::PemObject;
-use serde::Serialize;
-use serde_json::json;
 
-use crate::qbit::Charge;
+/// The header the signature travels in.
+pub const SIGNATURE_HEADER: &str = "X-QbitPay-Signature";
 
 /// The key the sandbox signs events with.
 pub struct SigningKey {
@@ -70,49 +73,14 @@ impl SigningKey {
     }
 }
 
-/// An event, ready to send: its exact body and signature.
-#[derive(Debug, Clone, Serialize)]
-pub struct SignedEvent {
-    pub id: String,
-    #[serde(rename = "type")]
-    pub kind: String,
-    pub body: String,
-    pub signature: String,
-}
-
-/// Build and sign `{"id", "object": "event", "type", "createdAt", "data": {"object": charge}}`.
-pub fn event(
-    key: &SigningKey,
-    id: String,
-    kind: &str,
-    created_at: String,
-    charge: &Charge,
-) -> SignedEvent {
-    let body = json!({
-        "id": id,
-        "object": "event",
-        "type": kind,
-        "createdAt": created_at,
-        "data": {"object": charge},
-    })
-    .to_string();
-    let signature = key.sign(body.as_bytes());
-    SignedEvent {
-        id,
-        kind: kind.to_string(),
-        body,
-        signature,
-    }
-}
-
-/// POST the event to `url`; the status the merchant answered, or 0 when
-/// nothing answered.
-pub async fn deliver(url: &str, event: &SignedEvent) -> u16 {
+/// POST the JSON `body` with its `signature` to `url`; the status the
+/// merchant answered, or 0 when nothing answered.
+pub async fn deliver(url: &str, body: &str, signature: &str) -> u16 {
     let result = reqwest::Client::new()
         .post(url)
         .header("content-type", "application/json")
-        .header("X-QbitPay-Signature", &event.signature)
-        .body(event.body.clone())
+        .header(SIGNATURE_HEADER, signature)
+        .body(body.to_string())
         .timeout(std::time::Duration::from_secs(30))
         .send()
         .await;

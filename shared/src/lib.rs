@@ -1,9 +1,15 @@
-//! What the six payment functions share: configuration, the provider secret,
-//! the contract's errors and their one mapping to HTTP responses, request
-//! parsing into typed values, and the provider clients.
+//! What the six payment functions share, organised by flow:
 //!
-//! Each provider module (`qbit`, later `debox`) owns its types, its client and
-//! every assumption we make about it where its docs are silent.
+//! - the flows, each in one folder with its types, its store trait, a
+//!   DynamoDB and an in-memory store, and its orchestration: `charge` (a
+//!   charge and its Idempotency-Key), `transfer` (a DeBox transfer at most
+//!   once), `webhook` (Qbit's signed events);
+//! - what they stand on: `table` (the DynamoDB table), `budget` (time left
+//!   in an invocation), the provider modules `qbit` and `debox` (each the
+//!   one place for its wire format and every assumption we make about it),
+//!   `upstream` (the HTTP client), `secrets`, `http` (request parsing and
+//!   the one error-to-response mapping), `error` (the API's error),
+//!   `config`, `bootstrap` (a container's clients) and `metrics`.
 
 pub mod bootstrap;
 pub mod budget;

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use bundle_tests::{MERCHANT, World, moto_endpoint};
+use bundle_tests::{Answer, MERCHANT, World, moto_endpoint};
 use serde_json::{Value, json};
 
 fn workspace_root() -> PathBuf {
@@ -119,7 +119,16 @@ impl Watch {
             "invoke {function} failed: {}",
             String::from_utf8_lossy(&output.stdout)
         );
-        serde_json::from_slice(&output.stdout).unwrap()
+        let response: Value = serde_json::from_slice(&output.stdout).unwrap();
+        // The real binary's answer, too, is one openapi.yaml allows.
+        let event: Value =
+            serde_json::from_str(&std::fs::read_to_string(event_file).unwrap()).unwrap();
+        let (method, path) = (
+            event["requestContext"]["http"]["method"].as_str().unwrap(),
+            event["rawPath"].as_str().unwrap(),
+        );
+        bundle_tests::contract::check(method, path, &answer_of(&response));
+        response
     }
 }
 
@@ -128,6 +137,23 @@ impl Drop for Watch {
         let group = format!("-{}", self.child.id());
         let _ = Command::new("kill").args(["-TERM", "--", &group]).status();
         let _ = self.child.wait();
+    }
+}
+
+/// A Lambda's API Gateway answer (`statusCode`, `headers`, `body`) read
+/// as the tests read a handler's.
+fn answer_of(response: &Value) -> Answer {
+    let mut headers = lambda_http::http::HeaderMap::new();
+    for (name, value) in response["headers"].as_object().into_iter().flatten() {
+        headers.insert(
+            lambda_http::http::HeaderName::from_bytes(name.as_bytes()).unwrap(),
+            value.as_str().unwrap().parse().unwrap(),
+        );
+    }
+    Answer {
+        status: response["statusCode"].as_u64().unwrap() as u16,
+        headers,
+        text: response["body"].as_str().unwrap_or_default().to_string(),
     }
 }
 
@@ -239,7 +265,7 @@ async fn the_binaries_answer_the_sample_events() {
     let again = invoke("qbit-webhook", "qbit-webhook.json");
     assert_eq!(body(&again), json!({"received": true, "duplicate": true}));
 
-    world.sandbox.state().world().webhook_url = Some(format!(
+    world.sandbox.state().set_webhook_url(format!(
         "http://127.0.0.1:{}/lambda-url/qbit-webhook",
         watch.port
     ));

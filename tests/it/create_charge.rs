@@ -1,13 +1,14 @@
 //! `create-charge` against the sandbox and moto, over real HTTP.
 
-use bundle_tests::{Answer, Event, Function, World};
+use bundle_tests::{Answer, Event, Function, World, call};
 use serde_json::{Value, json};
 
 async fn create(world: &World, qbit: &shared::qbit::QbitClient, body: Value) -> Answer {
     let request = Event::new("POST", "/charges")
         .json_body(&body)
         .request("req-create");
-    Answer::of(create_charge::handle(qbit, &world.store(), request).await)
+    let store = world.store();
+    call(request, |r| create_charge::handle(qbit, &store, r)).await
 }
 
 #[tokio::test]
@@ -48,7 +49,7 @@ async fn two_charges_cost_one_token_call_and_return_qbits_charge() {
     );
 
     // The charge is Qbit's object as Qbit stored it.
-    let stored = world.sandbox.state().world().charges.clone();
+    let stored = world.sandbox.state().charges();
     assert_eq!(stored.len(), 2);
     assert_eq!(charge["id"], stored[0].id);
     assert_eq!(charge["paymentPageUrl"], stored[0].payment_page_url);
@@ -113,6 +114,7 @@ async fn the_sample_event_creates_a_charge() {
 #[tokio::test]
 async fn bad_input_is_refused_before_any_call_to_qbit() {
     let world = World::start().await;
+    let store = world.store();
     let qbit = world.qbit();
     let ok = |amount: Value| json!({"amount": amount, "currency": "USD", "externalOrderId": "o"});
     let json_cases: Vec<(Value, &str)> = vec![
@@ -190,8 +192,10 @@ async fn bad_input_is_refused_before_any_call_to_qbit() {
         (Some("application/json"), big.as_str(), 413),
     ];
     for (content_type, body, status) in cases {
-        let answer =
-            Answer::of(create_charge::handle(&qbit, &world.store(), raw(content_type, body)).await);
+        let answer = call(raw(content_type, body), |r| {
+            create_charge::handle(&qbit, &store, r)
+        })
+        .await;
         assert_eq!(
             answer.status,
             status,

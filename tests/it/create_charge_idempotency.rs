@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use bundle_tests::{Answer, Event, Function, World};
+use bundle_tests::{Answer, Event, Function, World, call};
 use sandbox::{Fault, FaultKind};
 use serde_json::{Value, json};
 
@@ -37,11 +37,12 @@ async fn create_before(world: &World, key: &str, deadline: u64) -> Answer {
         .header("Idempotency-Key", key)
         .request_with_deadline("req-deadline", deadline);
     let (qbit, store) = (world.qbit(), world.store());
-    let answer =
-        bundle_tests::within_deadline(deadline, create_charge::handle(&qbit, &store, request))
-            .await
-            .expect("answered before the deadline");
-    Answer::of(answer)
+    bundle_tests::within_deadline(
+        deadline,
+        call(request, |r| create_charge::handle(&qbit, &store, r)),
+    )
+    .await
+    .expect("answered before the deadline")
 }
 
 fn idempotency_key(key: &str) -> shared::charge::IdempotencyKey {
@@ -69,7 +70,7 @@ async fn the_same_key_and_body_replays_the_first_answer_without_calling_qbit() {
         assert_eq!(again.header("x-request-id"), Some("req-idem"));
     }
     assert_eq!(world.sandbox.state().calls_to(CHARGES), 1);
-    assert_eq!(world.sandbox.state().world().charges.len(), 1);
+    assert_eq!(world.sandbox.state().charge_count(), 1);
 
     let record = world.item("idem#create-charge#key-1").await.unwrap();
     let expires: u64 = record["expires_at"].as_n().unwrap().parse().unwrap();
@@ -238,7 +239,7 @@ async fn a_rate_limited_request_keeps_nothing_and_its_retry_creates_the_charge()
     assert_eq!(retry.status, 200, "{}", retry.text);
     assert_eq!(retry.header("idempotent-replayed"), None);
     assert_eq!(world.sandbox.state().calls_to(CHARGES), 2);
-    assert_eq!(world.sandbox.state().world().charges.len(), 1);
+    assert_eq!(world.sandbox.state().charge_count(), 1);
 }
 
 /// Every answer that proves Qbit's charge logic never ran gives the key
@@ -313,29 +314,35 @@ async fn our_own_secret_failing_at_the_charge_call_keeps_nothing() {
         secrets,
     );
     // A first charge caches the access token.
-    let call = |key: Option<&'static str>| {
+    let request = |key: Option<&'static str>| {
         let mut event = Event::new("POST", "/charges").json_body(&body());
         if let Some(key) = key {
             event = event.header("Idempotency-Key", key);
         }
         event.request("req-secret")
     };
-    let warm = Answer::of(create_charge::handle(&qbit, &world.store(), call(None)).await);
+    let store = world.store();
+    let warm = call(request(None), |r| create_charge::handle(&qbit, &store, r)).await;
     assert_eq!(warm.status, 200, "{}", warm.text);
 
     let mut broken: Value =
         serde_json::from_str(&bundle_tests::secret_json(&world.api_key)).unwrap();
     broken.as_object_mut().unwrap().remove("qbit_api_key");
     world.put_secret(broken.to_string()).await;
-    let failed =
-        Answer::of(create_charge::handle(&qbit, &world.store(), call(Some("key-s"))).await);
+    let failed = call(request(Some("key-s")), |r| {
+        create_charge::handle(&qbit, &store, r)
+    })
+    .await;
     assert_eq!(failed.status, 500, "{}", failed.text);
     assert_eq!(world.item("idem#create-charge#key-s").await, None);
 
     world
         .put_secret(bundle_tests::secret_json(&world.api_key))
         .await;
-    let retry = Answer::of(create_charge::handle(&qbit, &world.store(), call(Some("key-s"))).await);
+    let retry = call(request(Some("key-s")), |r| {
+        create_charge::handle(&qbit, &store, r)
+    })
+    .await;
     assert_eq!(retry.status, 200, "{}", retry.text);
     assert_eq!(retry.header("idempotent-replayed"), None);
     assert_eq!(world.sandbox.state().calls_to(CHARGES), 2);

@@ -1,6 +1,6 @@
 //! `debox-order` against the sandbox and moto, over real HTTP.
 
-use bundle_tests::{Answer, Event, Function, MERCHANT, World, secret_json};
+use bundle_tests::{Answer, Event, Function, MERCHANT, World, call, secret_json};
 use serde_json::{Value, json};
 
 async fn order(world: &World, body: Value) -> Answer {
@@ -21,7 +21,7 @@ async fn merchant_pays_creates_a_signed_order() {
     assert_eq!(body.as_object().unwrap().len(), 3, "{body}");
 
     let serial = body["serial_id"].as_str().unwrap();
-    let stored = world.sandbox.state().world().debox_orders[serial].clone();
+    let stored = world.sandbox.state().debox_order(serial).unwrap();
     assert_eq!(stored.payer, MERCHANT);
     assert_eq!(stored.receiver, "u1");
     assert_eq!(stored.hundredths, 1050);
@@ -188,7 +188,7 @@ async fn bad_input_is_refused_before_any_call_to_debox() {
         assert_eq!(error["detail"]["field"], field, "{body}: {error}");
     }
     assert_eq!(world.calls(), json!({}));
-    assert!(world.sandbox.state().world().debox_orders.is_empty());
+    assert_eq!(world.sandbox.state().debox_order_count(), 0);
 }
 
 #[tokio::test]
@@ -205,7 +205,7 @@ async fn refused_credentials_are_502_and_the_secret_is_fetched_again() {
             .json_body(&json!({"receiver_user_id": "u1", "amount": "1"}))
             .request(id)
     };
-    let refused = Answer::of(debox_order::handle(&debox, request("a")).await);
+    let refused = call(request("a"), |r| debox_order::handle(&debox, r)).await;
     assert_eq!(refused.status, 502, "{}", refused.text);
     let error = refused.json();
     assert_eq!(
@@ -215,7 +215,7 @@ async fn refused_credentials_are_502_and_the_secret_is_fetched_again() {
     assert!(!refused.text.contains("not-the-secret"));
 
     world.put_secret(good).await;
-    let fixed = Answer::of(debox_order::handle(&debox, request("b")).await);
+    let fixed = call(request("b"), |r| debox_order::handle(&debox, r)).await;
     assert_eq!(fixed.status, 200, "{}", fixed.text);
     assert_eq!(world.calls(), json!({"POST /openapi/payment/order": 2}));
 }

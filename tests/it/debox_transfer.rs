@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use bundle_tests::{Answer, Event, Function, MERCHANT, World, now_ms};
+use bundle_tests::{Answer, Event, Function, MERCHANT, World, call, now_ms};
 use sandbox::{Fault, FaultKind};
 use serde_json::{Value, json};
 use shared::debox::SerialId;
@@ -37,7 +37,11 @@ async fn transfer_with(
     let request = Event::new("POST", "/debox/transfers")
         .json_body(body)
         .request_with_deadline("req-transfer", deadline_ms);
-    Answer::of(debox_transfer::handle(&world.store(), &debox.client, request).await)
+    let store = world.store();
+    call(request, |r| {
+        debox_transfer::handle(&store, &debox.client, r)
+    })
+    .await
 }
 
 async fn transfer(world: &World, body: &Value) -> Answer {
@@ -396,7 +400,8 @@ async fn an_unreachable_table_is_503_and_debox_is_never_called() {
     let request = Event::new("POST", "/debox/transfers")
         .json_body(&transfer_body(&order))
         .request("req-down");
-    let answer = Answer::of(debox_transfer::handle(&down, &world.debox().client, request).await);
+    let debox = world.debox();
+    let answer = call(request, |r| debox_transfer::handle(&down, &debox.client, r)).await;
     assert_eq!(answer.status, 503, "{}", answer.text);
     assert_eq!(answer.json()["type"], "api_error");
     assert_eq!(world.sandbox.state().calls_to(TRANSFER), 0);
@@ -576,12 +581,14 @@ async fn a_stalled_secrets_manager_claims_nothing_and_sends_nothing() {
         .json_body(&transfer_body(&order))
         .request_with_deadline("req-stalled", deadline);
     let store = world.store();
-    let answer =
-        bundle_tests::within_deadline(deadline, debox_transfer::handle(&store, &stalled, request))
-            .await
-            .expect("answered before the deadline");
+    let answer = bundle_tests::within_deadline(
+        deadline,
+        call(request, |r| debox_transfer::handle(&store, &stalled, r)),
+    )
+    .await
+    .expect("answered before the deadline");
     let message = "the payments secret could not be read; try again shortly";
-    assert_refused_unclaimed_then_sent(&world, &order, Answer::of(answer), 503, message).await;
+    assert_refused_unclaimed_then_sent(&world, &order, answer, 503, message).await;
 }
 
 /// An answer over the 1 MiB cap is unreadable: the points may have moved

@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use bundle_tests::{Answer, Event, Function, World, secret_json, unique};
+use bundle_tests::{Answer, Event, Function, World, call, secret_json, unique};
 use sandbox::{Fault, FaultKind};
 use serde_json::{Value, json};
 use shared::qbit::QbitClient;
@@ -16,7 +16,8 @@ async fn create(qbit: &QbitClient) -> Answer {
     let request = Event::new("POST", "/charges")
         .json_body(&body)
         .request("req-up");
-    Answer::of(create_charge::handle(qbit, &bundle_tests::keyless_store().await, request).await)
+    let store = bundle_tests::keyless_store().await;
+    call(request, |r| create_charge::handle(qbit, &store, r)).await
 }
 
 fn assert_error(answer: &Answer, status: u16, kind: &str) -> Value {
@@ -49,7 +50,7 @@ async fn provider_statuses_map_to_the_contract() {
             world.calls(),
             json!({"GET /api/v1/accessToken": 1, "POST /api/v1/charges": 1})
         );
-        assert!(world.sandbox.state().world().charges.is_empty());
+        assert_eq!(world.sandbox.state().charge_count(), 0);
     }
 }
 
@@ -81,7 +82,7 @@ async fn a_dropped_connection_is_502() {
     );
     // The charge was made before the connection dropped: the caller learns
     // of it by listing, as with any lost answer.
-    assert_eq!(world.sandbox.state().world().charges.len(), 1);
+    assert_eq!(world.sandbox.state().charge_count(), 1);
 }
 
 #[tokio::test]

@@ -3,7 +3,7 @@
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
-use bundle_tests::{Answer, Event, Function, World, secret_json};
+use bundle_tests::{Answer, Event, Function, World, call, secret_json};
 use sandbox::webhooks::SigningKey;
 use serde_json::{Value, json};
 use shared::secrets::Secrets;
@@ -24,7 +24,11 @@ async fn deliver_with(
     if let Some(signature) = signature {
         event = event.header("X-QbitPay-Signature", signature);
     }
-    Answer::of(qbit_webhook::handle(&world.secrets(), store, event.request("req-hook")).await)
+    let secrets = world.secrets();
+    call(event.request("req-hook"), |r| {
+        qbit_webhook::handle(&secrets, store, r)
+    })
+    .await
 }
 
 async fn deliver(world: &World, body: &str, signature: Option<&str>) -> Answer {
@@ -480,6 +484,7 @@ async fn a_missing_or_garbled_signature_is_401_before_the_secret_is_read() {
     let world = World::start().await;
     let (endpoint, calls) = failing_endpoint();
     let secrets = secrets_at(&endpoint).await;
+    let store = world.store();
     let (body, _) = signed_event(
         &world,
         "evt_1",
@@ -494,8 +499,10 @@ async fn a_missing_or_garbled_signature_is_401_before_the_secret_is_read() {
         if let Some(signature) = signature {
             event = event.header("X-QbitPay-Signature", signature);
         }
-        let answer =
-            Answer::of(qbit_webhook::handle(&secrets, &world.store(), event.request("r")).await);
+        let answer = call(event.request("r"), |r| {
+            qbit_webhook::handle(&secrets, &store, r)
+        })
+        .await;
         assert_eq!(answer.status, 401, "{signature:?}: {}", answer.text);
         assert_eq!(answer.json()["type"], "authentication_error");
     }
@@ -527,19 +534,20 @@ async fn a_failed_secret_read_is_not_retried_on_every_request() {
             .request("r")
     };
 
-    let first = Answer::of(qbit_webhook::handle(&secrets, &world.store(), request()).await);
+    let store = world.store();
+    let first = call(request(), |r| qbit_webhook::handle(&secrets, &store, r)).await;
     assert_eq!(first.status, 503, "{}", first.text);
     let after_first = calls.load(Ordering::SeqCst);
     assert!(after_first >= 1);
 
-    let second = Answer::of(qbit_webhook::handle(&secrets, &world.store(), request()).await);
+    let second = call(request(), |r| qbit_webhook::handle(&secrets, &store, r)).await;
     assert_eq!(second.status, 503, "{}", second.text);
     assert_eq!(second.text, first.text);
     assert_eq!(calls.load(Ordering::SeqCst), after_first, "called again");
 
     // A rejected credential elsewhere drops the pause with the cache.
     secrets.invalidate().await;
-    let third = Answer::of(qbit_webhook::handle(&secrets, &world.store(), request()).await);
+    let third = call(request(), |r| qbit_webhook::handle(&secrets, &store, r)).await;
     assert_eq!(third.status, 503, "{}", third.text);
     assert!(
         calls.load(Ordering::SeqCst) > after_first,

@@ -2,6 +2,8 @@
 //! found through `MOTO_ENDPOINT`), a sandbox per test on a free port, and
 //! API Gateway v2 events parsed by `lambda_http` exactly as in Lambda.
 
+pub mod contract;
+
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -228,22 +230,54 @@ impl World {
     /// clients, a short timeout or a table that is down, call the handler
     /// themselves.)
     pub async fn invoke(&self, function: Function, request: Request) -> Answer {
-        let response = match function {
+        match function {
             Function::CreateCharge => {
-                create_charge::handle(&self.qbit(), &self.store(), request).await
+                let (qbit, store) = (self.qbit(), self.store());
+                call(request, |r| create_charge::handle(&qbit, &store, r)).await
             }
-            Function::ListCharges => list_charges::handle(&self.qbit(), request).await,
+            Function::ListCharges => {
+                let qbit = self.qbit();
+                call(request, |r| list_charges::handle(&qbit, r)).await
+            }
             Function::QbitWebhook => {
-                qbit_webhook::handle(&self.secrets(), &self.store(), request).await
+                let (secrets, store) = (self.secrets(), self.store());
+                call(request, |r| qbit_webhook::handle(&secrets, &store, r)).await
             }
-            Function::DeboxOrder => debox_order::handle(&self.debox(), request).await,
+            Function::DeboxOrder => {
+                let debox = self.debox();
+                call(request, |r| debox_order::handle(&debox, r)).await
+            }
             Function::DeboxTransfer => {
-                debox_transfer::handle(&self.store(), &self.debox().client, request).await
+                let (store, debox) = (self.store(), self.debox());
+                call(request, |r| {
+                    debox_transfer::handle(&store, &debox.client, r)
+                })
+                .await
             }
-            Function::VboxBalance => vbox_balance::handle(&self.debox(), request).await,
-        };
-        Answer::of(response)
+            Function::VboxBalance => {
+                let debox = self.debox();
+                call(request, |r| vbox_balance::handle(&debox, r)).await
+            }
+        }
     }
+}
+
+/// Call a handler with `request` and read its answer, checked against
+/// `openapi.yaml` for the request's method and path (see [`contract`]).
+/// Every integration test reaches a handler through this (or
+/// [`World::invoke`], which builds the clients first).
+pub async fn call<F, Fut>(request: Request, handler: F) -> Answer
+where
+    F: FnOnce(Request) -> Fut,
+    Fut: Future<Output = Response<Body>>,
+{
+    let (method, path) = (
+        request.method().to_string(),
+        request.uri().path().to_string(),
+    );
+    let answer = Answer::of(handler(request).await);
+    contract::check(&method, &path, &answer);
+    answer
 }
 
 /// `http://127.0.0.1:<port>` where nothing listens (the port was free a

@@ -2,13 +2,13 @@
 //! transfer), or a user pays the merchant after consenting on DeBox's
 //! authorize page (we build its URL; the transfer follows).
 //!
-//! What DeBox documents (seed 004): the authorize page and its parameters;
+//! What DeBox documents (see `docs/providers.md`): the authorize page and its parameters;
 //! `/openapi/payment/order`, `/openapi/payment/transfer` and
 //! `/openapi/payment/assert/vbox`; the five signed headers, with
 //! `signature = SHA1(app_secret + nonce + timestamp)`; tokens valid 5
 //! minutes; the error codes.
 //!
-//! What we ASSUME (see `shared/spec/providers.md`; correct them here, and
+//! What we ASSUME (see `docs/providers.md`; correct them here, and
 //! only here):
 //! - the signature is lowercase hex;
 //! - a refused app id, key, signature or stale timestamp is HTTP 401 with

@@ -1,14 +1,14 @@
 //! Qbit Pay: a REST gateway. We create a charge, hand the buyer its hosted
 //! page (opened with a short-lived access token), and list charges.
 //!
-//! What Qbit Pay documents (seed 000): Basic auth with the API key as user
+//! What Qbit Pay documents (see `docs/providers.md`): Basic auth with the API key as user
 //! name and an empty password; `GET /api/v1/accessToken` returning a JWT with
 //! `iat`/`exp`; the charge object; cursor-paginated lists (`limit` 1..100,
 //! default 10, `starting_after` / `ending_before`), newest first; errors as
 //! `{"type", "message", "detail"?}` with statuses 400, 401, 402, 403, 404, 5xx.
 //!
-//! What we ASSUME because the seed lacks the "charges" and "webhooks" pages
-//! (see `shared/spec/providers.md`; correct them here, and only here):
+//! What we ASSUME because Qbit's "charges" and "webhooks" pages are missing
+//! (see `docs/providers.md`; correct them here, and only here):
 //! - `POST /api/v1/charges` takes `{"amount", "currency", "externalOrderId"}`
 //!   with Basic auth and returns the charge object.
 //! - `externalOrderId` is at most [`types::MAX_EXTERNAL_ORDER_ID`] characters

@@ -1,7 +1,7 @@
 //! Qbit Pay's webhook events: the signature over the raw body, and the
 //! event itself.
 //!
-//! ASSUMED (the seed's "webhooks" page is missing; see providers.md):
+//! ASSUMED (Qbit's page on webhooks is missing; see `docs/providers.md`):
 //! `X-QbitPay-Signature` holds the base64 of an RSA PKCS#1 v1.5 SHA-256
 //! signature over the body bytes exactly as sent; the key is a PEM
 //! SubjectPublicKeyInfo; no timestamp is signed, so replays are stopped by

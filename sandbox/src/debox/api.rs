@@ -1,121 +1,28 @@
-//! DeBox as its documentation describes it (seed 004), plus what
-//! `shared/spec/providers.md` assumes.
-//!
-//! - Every `/openapi` call must carry `app_id`, `X-API-KEY`, `nonce` (8
-//!   digits), `timestamp` (Unix ms, at most 5 minutes off) and `signature` =
-//!   lowercase hex SHA-1 of `app_secret + nonce + timestamp`; otherwise HTTP
-//!   401 with code -2001.
-//! - `/openapi/payment/order`: a merchant-pays order, token valid 5 minutes.
-//! - `/openapi/payment/transfer`: -2006 unknown serial or wrong
-//!   `verify_amount`, -2015 wrong token, -2016 already transferred, -2013
-//!   token expired, -7048 balance short; else the points move, code 1.
-//! - `/openapi/payment/assert/vbox`: the merchant's balance, `total` as a
-//!   JSON number and `usable_balance` as a string (both shapes occur).
-//! - `GET /oauth/authorize`: stands in for the user's consent on the
-//!   authorize page: a user-pays order, and a redirect to `redirect_uri`
-//!   with `code`, `serial_id` and `source`.
-//!
-//! Answers are flat, or wrapped as `{"code", "msg", "data"}` when the
-//! sandbox is told to (`PUT /_sandbox/debox/shape`).
+//! DeBox's HTTP routes, over its own [`Debox`] state.
 
 use std::collections::HashMap;
-use std::fmt::Write;
 use std::sync::Arc;
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use axum::Router;
 use axum::body::Bytes;
-use axum::extract::{Query, State as Extract};
+use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use rand::Rng;
-use rand::distr::Alphanumeric;
 use serde::Deserialize;
 use serde_json::{Value, json};
-use sha1::{Digest, Sha1};
 
-use crate::state::{State, World};
+use super::books::{Books, Debox, DeboxOrder};
+use super::wire::{
+    MAX_CLOCK_SKEW_MS, TOKEN_LIFETIME_MS, format_points, now_ms, parse_points, random, signature,
+};
 
-/// Tokens and codes live 5 minutes.
-pub const TOKEN_LIFETIME_MS: u64 = 5 * 60 * 1000;
-/// The largest clock difference a signed call may have.
-pub const MAX_CLOCK_SKEW_MS: u64 = 5 * 60 * 1000;
-
-/// The app's credentials, as the open platform issued them.
-#[derive(Debug, Clone)]
-pub struct DeboxApp {
-    pub app_id: String,
-    pub api_key: String,
-    pub app_secret: String,
-}
-
-#[derive(Debug, Clone)]
-pub struct DeboxOrder {
-    pub payer: String,
-    pub receiver: String,
-    pub hundredths: u64,
-    pub token: String,
-    pub expires_at_ms: u64,
-    pub merchant_pays: bool,
-    pub transferred: bool,
-}
-
-pub fn routes() -> Router<Arc<State>> {
+pub fn routes() -> Router<Arc<Debox>> {
     Router::new()
         .route("/openapi/payment/order", post(order))
         .route("/openapi/payment/transfer", post(transfer))
         .route("/openapi/payment/assert/vbox", post(balance))
         .route("/oauth/authorize", get(authorize))
-}
-
-fn now_ms() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_millis() as u64)
-        .unwrap_or(0)
-}
-
-fn random(len: usize) -> String {
-    rand::rng()
-        .sample_iter(&Alphanumeric)
-        .take(len)
-        .map(char::from)
-        .collect()
-}
-
-/// `SHA1(app_secret + nonce + timestamp)`, lowercase hex.
-pub fn signature(app_secret: &str, nonce: &str, timestamp: &str) -> String {
-    let digest = Sha1::digest(format!("{app_secret}{nonce}{timestamp}").as_bytes());
-    digest.iter().fold(String::new(), |mut hex, b| {
-        let _ = write!(hex, "{b:02x}");
-        hex
-    })
-}
-
-/// Points with at most two decimals, as hundredths.
-pub fn parse_points(s: &str) -> Option<u64> {
-    let (whole, fraction) = s.split_once('.').unwrap_or((s, ""));
-    let digits = |p: &str| p.bytes().all(|b| b.is_ascii_digit());
-    if whole.is_empty()
-        || whole.len() > 12
-        || !digits(whole)
-        || !digits(fraction)
-        || fraction.len() > 2
-        || s.ends_with('.')
-    {
-        return None;
-    }
-    let cents = format!("{fraction:0<2}").parse::<u64>().ok()?;
-    Some(whole.parse::<u64>().ok()? * 100 + cents)
-}
-
-pub fn format_points(hundredths: u64) -> String {
-    match hundredths % 100 {
-        0 => format!("{}", hundredths / 100),
-        c if c % 10 == 0 => format!("{}.{}", hundredths / 100, c / 10),
-        c => format!("{}.{c:02}", hundredths / 100),
-    }
 }
 
 /// A DeBox error: HTTP 200 (401 for credentials) with a code.
@@ -134,8 +41,8 @@ fn code(code: i64, msg: &str) -> Response {
 
 /// A success in the shape the sandbox is set to (`data` as raw JSON text,
 /// so numbers are written exactly as given).
-fn success(world: &World, data: String) -> Response {
-    let body = if world.debox_wrapped {
+fn success(books: &Books, data: String) -> Response {
+    let body = if books.wrapped {
         format!(r#"{{"code":1,"msg":"success","data":{data}}}"#)
     } else {
         data
@@ -144,7 +51,7 @@ fn success(world: &World, data: String) -> Response {
 }
 
 /// The five signed headers, checked; the reason when they are not right.
-fn verify(world: &World, headers: &HeaderMap) -> Result<(), &'static str> {
+fn verify(books: &Books, headers: &HeaderMap) -> Result<(), &'static str> {
     let get = |name: &str| {
         headers
             .get(name)
@@ -152,7 +59,7 @@ fn verify(world: &World, headers: &HeaderMap) -> Result<(), &'static str> {
             .unwrap_or("")
     };
     let refuse = Err;
-    let Some(app) = world.debox_apps.get(get("app_id")) else {
+    let Some(app) = books.apps.get(get("app_id")) else {
         return refuse("unknown app_id");
     };
     if get("X-API-KEY") != app.api_key {
@@ -185,9 +92,9 @@ fn text<'a>(body: &'a HashMap<String, Value>, name: &str) -> Option<&'a str> {
         .filter(|s| !s.is_empty())
 }
 
-async fn order(Extract(state): Extract<Arc<State>>, headers: HeaderMap, bytes: Bytes) -> Response {
-    let mut world = state.world();
-    if let Err(why) = verify(&world, &headers) {
+async fn order(State(debox): State<Arc<Debox>>, headers: HeaderMap, bytes: Bytes) -> Response {
+    let mut books = debox.lock();
+    if let Err(why) = verify(&books, &headers) {
         return code(-2001, why);
     }
     let body = body_of(&bytes);
@@ -204,11 +111,11 @@ async fn order(Extract(state): Extract<Arc<State>>, headers: HeaderMap, bytes: B
     let Some(hundredths) = parse_points(amount).filter(|h| *h > 0) else {
         return code(-2004, "amount must be a number with at most two decimals");
     };
-    if payer != world.debox_merchant {
+    if payer != books.merchant {
         return code(-2006, "payer_user_id must be the merchant");
     }
     let (serial, token) = (random(20), random(32));
-    world.debox_orders.insert(
+    books.orders.insert(
         serial.clone(),
         DeboxOrder {
             payer: payer.into(),
@@ -222,16 +129,12 @@ async fn order(Extract(state): Extract<Arc<State>>, headers: HeaderMap, bytes: B
     );
     let data =
         json!({"access_token": token, "serial_id": serial, "amount": format_points(hundredths)});
-    success(&world, data.to_string())
+    success(&books, data.to_string())
 }
 
-async fn transfer(
-    Extract(state): Extract<Arc<State>>,
-    headers: HeaderMap,
-    bytes: Bytes,
-) -> Response {
-    let mut world = state.world();
-    if let Err(why) = verify(&world, &headers) {
+async fn transfer(State(debox): State<Arc<Debox>>, headers: HeaderMap, bytes: Bytes) -> Response {
+    let mut books = debox.lock();
+    if let Err(why) = verify(&books, &headers) {
         return code(-2001, why);
     }
     let body = body_of(&bytes);
@@ -240,7 +143,7 @@ async fn transfer(
         return code(-2004, "access_token and serial_id are required");
     };
     let verify_amount = text(&body, "verify_amount").map(parse_points);
-    let Some(order) = world.debox_orders.get(serial).cloned() else {
+    let Some(order) = books.orders.get(serial).cloned() else {
         return code(-2006, "no such serial_id");
     };
     if order.token != token {
@@ -255,15 +158,15 @@ async fn transfer(
     if order.merchant_pays && verify_amount != Some(Some(order.hundredths)) {
         return code(-2006, "verify_amount does not match the ordered amount");
     }
-    let payer_balance = world.balances.get(&order.payer).copied().unwrap_or(0);
+    let payer_balance = books.balances.get(&order.payer).copied().unwrap_or(0);
     if payer_balance < order.hundredths {
         return code(-7048, "insufficient balance");
     }
-    world
+    books
         .balances
         .insert(order.payer.clone(), payer_balance - order.hundredths);
-    *world.balances.entry(order.receiver.clone()).or_default() += order.hundredths;
-    if let Some(o) = world.debox_orders.get_mut(serial) {
+    *books.balances.entry(order.receiver.clone()).or_default() += order.hundredths;
+    if let Some(o) = books.orders.get_mut(serial) {
         o.transferred = true;
     }
     (
@@ -273,23 +176,19 @@ async fn transfer(
         .into_response()
 }
 
-async fn balance(Extract(state): Extract<Arc<State>>, headers: HeaderMap) -> Response {
-    let world = state.world();
-    if let Err(why) = verify(&world, &headers) {
+async fn balance(State(debox): State<Arc<Debox>>, headers: HeaderMap) -> Response {
+    let books = debox.lock();
+    if let Err(why) = verify(&books, &headers) {
         return code(-2001, why);
     }
-    let points = world
-        .balances
-        .get(&world.debox_merchant)
-        .copied()
-        .unwrap_or(0);
+    let points = books.balances.get(&books.merchant).copied().unwrap_or(0);
     // `total` as a JSON number and `usable_balance` as a string: both occur.
     let data = format!(
         r#"{{"total":{},"usable_balance":"{}"}}"#,
         format_points(points),
         format_points(points)
     );
-    success(&world, data)
+    success(&books, data)
 }
 
 #[derive(Deserialize)]
@@ -307,7 +206,7 @@ struct Authorize {
 
 /// The user consents at once; DeBox sends the browser to `redirect_uri`.
 async fn authorize(
-    Extract(state): Extract<Arc<State>>,
+    State(debox): State<Arc<Debox>>,
     query: Result<Query<Authorize>, axum::extract::rejection::QueryRejection>,
 ) -> Response {
     let invalid = |why: &str| {
@@ -320,8 +219,8 @@ async fn authorize(
     let Ok(Query(q)) = query else {
         return invalid("every documented parameter is required");
     };
-    let mut world = state.world();
-    if !world.debox_apps.contains_key(&q.app_id) {
+    let mut books = debox.lock();
+    if !books.apps.contains_key(&q.app_id) {
         return invalid("unknown app_id");
     }
     if (q.scope.as_str(), q.grant_type.as_str(), q.pay_type.as_str())
@@ -329,7 +228,7 @@ async fn authorize(
     {
         return invalid("scope=payment, grant_type=onetime_token and pay_type=send are required");
     }
-    if q.receiver_user_id != world.debox_merchant
+    if q.receiver_user_id != books.merchant
         || q.pay_info.is_empty()
         || !q.redirect_uri.starts_with("https://")
     {
@@ -341,7 +240,7 @@ async fn authorize(
         return invalid("amount must have at most two decimals");
     };
     let (serial, code) = (random(20), random(32));
-    world.debox_orders.insert(
+    books.orders.insert(
         serial.clone(),
         DeboxOrder {
             payer: q.payer_user_id,
@@ -363,22 +262,4 @@ async fn authorize(
         q.redirect_uri
     );
     (StatusCode::FOUND, [(header::LOCATION, location)]).into_response()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn points_parse_and_print() {
-        assert_eq!(parse_points("10.5"), Some(1050));
-        assert_eq!(parse_points("0.01"), Some(1));
-        assert_eq!(parse_points("7"), Some(700));
-        for bad in ["1.001", "-1", "1e3", ".5", "5.", "", "1,0"] {
-            assert_eq!(parse_points(bad), None, "{bad}");
-        }
-        assert_eq!(format_points(1050), "10.5");
-        assert_eq!(format_points(700), "7");
-        assert_eq!(format_points(1), "0.01");
-    }
 }
