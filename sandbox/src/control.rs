@@ -80,7 +80,7 @@ async fn make_and_deliver(
         .ok_or(StatusCode::NOT_FOUND)?;
     let status = qbit.deliver(&event).await;
     Ok(Json(
-        serde_json::json!({"event_id": event.id, "type": kind, "webhook_status": status}),
+        serde_json::json!({"event_id": event.id, "type": kind, "webhook_status": status, "signature": event.signature}),
     ))
 }
 
