@@ -3,8 +3,6 @@
 //! and `signature` = SHA-1 of `app_secret + nonce + timestamp`, as lowercase
 //! hex (the hex case is our assumption).
 
-use std::time::{SystemTime, UNIX_EPOCH};
-
 use rand::Rng;
 use sha1::{Digest, Sha1};
 
@@ -23,13 +21,9 @@ pub fn nonce() -> String {
     format!("{:08}", rand::rng().random_range(0..100_000_000u32))
 }
 
-/// Now, in Unix milliseconds.
+/// Now, in Unix milliseconds, as the `timestamp` header carries it.
 pub fn timestamp_ms() -> String {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_millis())
-        .unwrap_or(0)
-        .to_string()
+    crate::now_ms().to_string()
 }
 
 #[cfg(test)]

@@ -3,7 +3,7 @@
 //! check, not ours) to reuse one token until shortly before it expires.
 
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -65,11 +65,9 @@ fn expiry_of(jwt: &str) -> Option<u64> {
     serde_json::from_slice::<Claims>(&bytes).ok().map(|c| c.exp)
 }
 
+/// Now, in Unix seconds (the unit of `exp`).
 pub(crate) fn unix_now() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0)
+    crate::now_ms() / 1000
 }
 
 /// One cached token per container. The lock is held across a fetch, so
