@@ -37,6 +37,8 @@ def api_operations():
     operations = {}
     for path, item in document["paths"].items():
         for method, operation in item.items():
+            if method not in ("get", "put", "post", "delete", "patch", "head", "options"):
+                continue  # path-level `parameters`, `summary`...
             public = operation.get("security", document.get("security")) == []
             operations[(method.upper(), path)] = (operation["x-function"], public)
     return operations

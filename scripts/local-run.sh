@@ -28,6 +28,8 @@ if $CHECK; then
 else
   MOTO_PORT=${MOTO_PORT:-5050}; SANDBOX_PORT=${SANDBOX_PORT:-8720}; LAMBDA_PORT=${LAMBDA_PORT:-9000}
 fi
+# Where cargo puts the binaries (CARGO_TARGET_DIR moves it).
+TARGET=${CARGO_TARGET_DIR:-target}
 SECRET_ID=payments/local
 TABLE=payments-local
 QBIT_API_KEY=sk_test_local
@@ -51,7 +53,7 @@ step "building the sandbox, the six functions and the demonstration"
 cargo build --quiet --bins
 
 step "starting the provider sandbox"
-start_in_background "$RUN_DIR/sandbox.log" target/debug/sandbox \
+start_in_background "$RUN_DIR/sandbox.log" "$TARGET/debug/sandbox" \
   --addr "127.0.0.1:$SANDBOX_PORT" --qbit-api-key "$QBIT_API_KEY" \
   --debox-app-id "$DEBOX_APP_ID" --debox-api-key "$DEBOX_API_KEY" --debox-app-secret "$DEBOX_APP_SECRET" \
   --debox-merchant "$MERCHANT" --debox-merchant-balance 1000 \
@@ -65,7 +67,7 @@ step "starting the functions under cargo lambda watch"
 DEMO_ARGS=(--lambda-port "$LAMBDA_PORT" --sandbox "$SANDBOX_URL" --moto "$MOTO_ENDPOINT"
            --table "$TABLE" --secret-id "$SECRET_ID" --merchant "$MERCHANT"
            --events events --scratch "$RUN_DIR")
-target/debug/demo env "${DEMO_ARGS[@]}" > "$RUN_DIR/lambda.env"
+"$TARGET/debug/demo" env "${DEMO_ARGS[@]}" > "$RUN_DIR/lambda.env"
 start_in_background "$RUN_DIR/watch.log" cargo lambda watch --ignore-changes \
   -A 127.0.0.1 -P "$LAMBDA_PORT" --timeout 60 --env-file "$RUN_DIR/lambda.env"
 wait_for_port "$LAMBDA_PORT" 300
@@ -73,7 +75,7 @@ echo "functions: http://127.0.0.1:$LAMBDA_PORT (logs: $RUN_DIR/watch.log)"
 
 # The story, written once in demo/ (tests/it/binaries.rs tells the same one):
 # each step a `cargo lambda invoke` with a file from events/, checked.
-target/debug/demo run "${DEMO_ARGS[@]}"
+"$TARGET/debug/demo" run "${DEMO_ARGS[@]}"
 
 if $CHECK; then
   echo; echo "local run: OK"

@@ -1,7 +1,7 @@
 //! The table `PAYMENTS_TABLE` (partition key `pk`, a string), as every
 //! flow uses it: the client, item helpers, the TTL attribute, leases and
 //! claim ids, and the one error for a table that cannot be reached. It
-//! knows no flow; each flow (`transfer`, `idempotency`, `webhook`) keeps
+//! knows no flow; each flow (`charge`, `transfer`, `webhook`) keeps
 //! its own items and their conditions.
 //!
 //! Items carry `expires_at` (Unix seconds), the table's TTL attribute, so

@@ -17,6 +17,12 @@ fn workspace_root() -> PathBuf {
         .to_path_buf()
 }
 
+/// Where this test writes its logs and event files: cargo's directory for
+/// integration tests' files, wherever `CARGO_TARGET_DIR` puts it.
+fn scratch() -> PathBuf {
+    PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
+}
+
 /// `cargo-lambda`, from `CARGO_LAMBDA` or the PATH (the test script puts
 /// the project's virtual environment first on it).
 fn cargo_lambda() -> Command {
@@ -40,7 +46,7 @@ impl Watch {
             .local_addr()
             .unwrap()
             .port();
-        let log = workspace_root().join(format!("target/cargo-lambda-watch-{port}.log"));
+        let log = scratch().join(format!("cargo-lambda-watch-{port}.log"));
         let log = std::fs::File::create(&log).unwrap();
         let env = demo::function_env(&setup(world, port));
         let mut command = cargo_lambda();
@@ -98,7 +104,7 @@ fn setup(world: &World, port: u16) -> demo::Setup {
         secret_id: world.secret_id.clone(),
         merchant: MERCHANT.into(),
         events: workspace_root().join("events"),
-        scratch: workspace_root().join("target"),
+        scratch: scratch(),
     }
 }
 
@@ -140,10 +146,9 @@ async fn the_binaries_tell_the_story_the_local_run_shows() {
 
     // What operators get: JSON lines carrying the Lambda request id and, for
     // money, the serial or event and the outcome; never a secret or token.
-    let log = std::fs::read_to_string(
-        workspace_root().join(format!("target/cargo-lambda-watch-{}.log", watch.port)),
-    )
-    .unwrap();
+    let log =
+        std::fs::read_to_string(scratch().join(format!("cargo-lambda-watch-{}.log", watch.port)))
+            .unwrap();
     let lines: Vec<Value> = log
         .lines()
         .filter_map(|l| serde_json::from_str(l).ok())
