@@ -93,16 +93,22 @@ pub fn transport_error(provider: &str, error: &reqwest::Error) -> ApiError {
     // reqwest's Display names the URL, never headers, so no credential leaks.
     tracing::warn!(provider, error = %error, timeout = error.is_timeout(), "provider call failed");
     if error.is_timeout() {
-        ApiError::new(
-            StatusCode::GATEWAY_TIMEOUT,
-            format!("{provider} did not answer in time"),
-        )
+        timed_out(provider)
     } else {
         ApiError::new(
             StatusCode::BAD_GATEWAY,
             format!("{provider} could not be reached or dropped the connection"),
         )
     }
+}
+
+/// 504: no answer from `provider` in time (reqwest's timeout, or a call we
+/// cut at its time budget).
+pub fn timed_out(provider: &str) -> ApiError {
+    ApiError::new(
+        StatusCode::GATEWAY_TIMEOUT,
+        format!("{provider} did not answer in time"),
+    )
 }
 
 /// A provider answered, but with something we cannot read.

@@ -6,7 +6,6 @@ use base64::engine::general_purpose::STANDARD;
 use bundle_tests::{Answer, Event, Function, World, call, secret_json};
 use sandbox::webhooks::SigningKey;
 use serde_json::{Value, json};
-use shared::secrets::Secrets;
 use shared::table::DynamoStore;
 use std::io::{Read, Write};
 use std::sync::Arc;
@@ -473,17 +472,11 @@ fn failing_endpoint() -> (String, Arc<AtomicUsize>) {
     (url, count)
 }
 
-/// Secrets read from `endpoint`.
-async fn secrets_at(endpoint: &str) -> Secrets {
-    let sdk = bundle_tests::aws_config(endpoint).await;
-    Secrets::new(aws_sdk_secretsmanager::Client::new(&sdk), "payments")
-}
-
 #[tokio::test]
 async fn a_missing_or_garbled_signature_is_401_before_the_secret_is_read() {
     let world = World::start().await;
     let (endpoint, calls) = failing_endpoint();
-    let secrets = secrets_at(&endpoint).await;
+    let secrets = bundle_tests::secrets_at(&endpoint).await;
     let store = world.store();
     let (body, _) = signed_event(
         &world,
@@ -518,7 +511,7 @@ async fn a_missing_or_garbled_signature_is_401_before_the_secret_is_read() {
 async fn a_failed_secret_read_is_not_retried_on_every_request() {
     let world = World::start().await;
     let (endpoint, calls) = failing_endpoint();
-    let secrets = secrets_at(&endpoint).await;
+    let secrets = bundle_tests::secrets_at(&endpoint).await;
     let (body, signature) = signed_event(
         &world,
         "evt_1",

@@ -307,7 +307,13 @@ pub async fn stalled_address() -> String {
 /// The secret cache of a container whose Secrets Manager stalls: every
 /// call is accepted and never answered.
 pub async fn stalled_secrets() -> Arc<Secrets> {
-    let sdk = aws_config(&stalled_address().await).await;
+    secrets_at(&stalled_address().await).await
+}
+
+/// The secret cache of a container whose Secrets Manager is at `endpoint`
+/// (the client as the functions build it).
+pub async fn secrets_at(endpoint: &str) -> Arc<Secrets> {
+    let sdk = aws_config(endpoint).await;
     Arc::new(Secrets::new(
         shared::bootstrap::secrets_client(&sdk),
         "payments",

@@ -1,13 +1,13 @@
 //! Creating a charge at Qbit: the access token, then the charge, each
 //! within the invocation's time budget (`crate::budget`).
 
-use http::StatusCode;
 use serde::Serialize;
 use serde_json::value::RawValue;
 
 use crate::budget::call_budget;
 use crate::http::Reply;
 use crate::qbit::{CallError, NewCharge, QbitClient};
+use crate::upstream::timed_out;
 use crate::{ApiError, now_ms};
 
 /// `create-charge`'s answer: Qbit's charge as sent, and the token the
@@ -31,12 +31,7 @@ pub async fn create_charge(
             "too little of this invocation is left to create the charge safely; nothing was sent, try again",
         ))
     };
-    let timed_out = || {
-        ApiError::new(
-            StatusCode::GATEWAY_TIMEOUT,
-            format!("{} did not answer in time", crate::qbit::PROVIDER),
-        )
-    };
+    let timed_out = || timed_out(crate::qbit::PROVIDER);
     // The token first: if it cannot be had, no charge is left behind.
     let budget = call_budget(deadline, now_ms()).ok_or_else(too_late)?;
     let token = tokio::time::timeout(budget, qbit.access_token())

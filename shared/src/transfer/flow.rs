@@ -92,9 +92,8 @@ where
         Some(budget) => tokio::time::timeout(budget, send())
             .await
             .unwrap_or_else(|_| {
-                Err(Refusal::uncertain(ApiError::new(
-                    StatusCode::GATEWAY_TIMEOUT,
-                    format!("{} did not answer in time", crate::debox::PROVIDER),
+                Err(Refusal::uncertain(crate::upstream::timed_out(
+                    crate::debox::PROVIDER,
                 )))
             }),
     };
