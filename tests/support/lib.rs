@@ -381,6 +381,10 @@ pub async fn create_table(dynamo: &aws_sdk_dynamodb::Client, table: &str) {
         .expect("moto creates the table");
 }
 
+/// The IAM identity every [`Event`] is signed by, unless told otherwise.
+pub const CALLER_ARN: &str = "arn:aws:iam::123456789012:user/merchant-backend";
+pub const CALLER_ACCOUNT: &str = "123456789012";
+
 /// An API Gateway HTTP API (v2) event, parsed by `lambda_http` as Lambda
 /// would, with a Lambda context whose request id is `request_id`.
 pub struct Event {
@@ -398,6 +402,10 @@ impl Event {
             "requestContext": {
                 "accountId": "123456789012",
                 "apiId": "api",
+                "authorizer": {"iam": {
+                    "accessKey": "AKIAEXAMPLE", "accountId": CALLER_ACCOUNT,
+                    "callerId": "AIDAEXAMPLE", "principalOrgId": null,
+                    "userArn": CALLER_ARN, "userId": "AIDAEXAMPLE"}},
                 "domainName": "api.example.test",
                 "domainPrefix": "api",
                 "http": {"method": method, "path": path, "protocol": "HTTP/1.1",
@@ -420,6 +428,21 @@ impl Event {
         Self {
             value: serde_json::from_str(&text).unwrap(),
         }
+    }
+
+    /// Signed (SigV4) by another IAM identity.
+    pub fn caller(mut self, arn: &str, account: &str) -> Self {
+        self.value["requestContext"]["authorizer"]["iam"]["userArn"] = json!(arn);
+        self.value["requestContext"]["authorizer"]["iam"]["accountId"] = json!(account);
+        self
+    }
+
+    /// With no IAM identity in the request context (a local run).
+    pub fn without_caller(mut self) -> Self {
+        if let Some(context) = self.value["requestContext"].as_object_mut() {
+            context.remove("authorizer");
+        }
+        self
     }
 
     pub fn header(mut self, name: &str, value: &str) -> Self {

@@ -2,9 +2,11 @@
 //! values, and a result into the contract's response.
 
 mod body;
+mod caller;
 mod query;
 mod response;
 
 pub use body::{MAX_BODY_BYTES, json_body, parse_json, raw_json_body};
+pub use caller::{Caller, UNAUTHENTICATED};
 pub use query::QueryParams;
 pub use response::{FUNCTION_TIMEOUT_MS, Reply, invocation_deadline, request_id, respond};
