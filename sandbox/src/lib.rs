@@ -8,6 +8,9 @@
 //! - Control (`/_sandbox/...`): call counts, fault injection, API keys and
 //!   token lifetime; see [`control`].
 //!
+//! - Lambda's Runtime API, for running the real function binaries as Lambda
+//!   would (cold starts, kills): see [`lambda`]; it stands alone.
+//!
 //! Every provider route passes through [`faults`], which counts the call and
 //! applies any fault injected for its path.
 //!
@@ -22,7 +25,7 @@
 //! qbit     -> webhooks, lock
 //! debox    -> lock
 //! faults   -> lock
-//! webhooks, lock: nothing in the sandbox
+//! webhooks, lock, lambda: nothing in the sandbox
 //! ```
 //!
 //! and this root declares them all, re-exports what tests name, and starts
@@ -32,6 +35,7 @@ pub mod config;
 pub mod control;
 pub mod debox;
 pub mod faults;
+pub mod lambda;
 mod lock;
 pub mod qbit;
 pub mod state;
