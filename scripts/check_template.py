@@ -12,9 +12,19 @@ Exits 1 and lists every mismatch:
 - the timeout is the code's FUNCTION_TIMEOUT_MS, the table's TTL attribute
   the code's TTL_ATTRIBUTE, with `pk` a string key, point-in-time recovery
   and deletion protection;
-- no policy grants `*`.
+- no policy grants `*`;
+- guard rails: the API throttles its default route, and the public webhook
+  route (openapi.yaml's `security: []`) has its own, lower limit; an access
+  log to a log group with a retention, in JSON with the request id, route,
+  status, latencies and the caller's IAM identity; every function logs to a
+  log group with a retention and pins ApplicationLogLevel INFO and
+  SystemLogLevel WARN; every provider base URL the code reads
+  (`*_BASE_URL` in shared/src/config.rs) is an https:// default whose
+  AllowedPattern refuses http://; the alarms watch the metrics and outcomes
+  shared/src/metrics.rs writes, in its NAMESPACE.
 """
 
+import json
 import os
 import re
 import sys
@@ -50,6 +60,33 @@ def contract_routes():
 
 def public_routes():
     return {route for route, (_, public) in api_operations().items() if public}
+
+
+# CloudWatch Logs' allowed retention periods, in days.
+RETENTION_DAYS = {1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653}
+
+# What the access log must hold: {what: any one of these variables}.
+ACCESS_LOG_FIELDS = {
+    "the request id": ["$context.requestId"],
+    "the route": ["$context.routeKey"],
+    "the status": ["$context.status"],
+    "the integration latency": ["$context.integrationLatency", "$context.integration.latency"],
+    "the response latency": ["$context.responseLatency"],
+    "the caller's identity (user ARN)": ["$context.identity.userArn"],
+    "the caller's identity (account)": ["$context.identity.accountId"],
+}
+
+# The alarms the runbook names: {alarm: (metric, Outcome, the file that
+# spells the outcome)}; shared/src/metrics.rs writes every metric.
+ALARMS = {
+    "UnknownTransferAlarm": ("Transfers", "unknown", "shared/src/transfer/types.rs"),
+    "UnreadableWebhookEventAlarm": ("WebhookEvents", "unreadable", "shared/src/metrics.rs"),
+    "UnmatchedWebhookEventAlarm": ("WebhookEvents", "unmatched", "shared/src/metrics.rs"),
+    "WebhookSignatureFailuresAlarm": ("WebhookEvents", "signature_refused", "shared/src/metrics.rs"),
+}
+
+# URLs a provider base URL's AllowedPattern must refuse.
+PLAIN_HTTP = ["http://example.com", "http://127.0.0.1:8720", "http://open.debox.pro/api"]
 
 
 def check(template_path):
@@ -151,6 +188,181 @@ def check(template_path):
                 actions = actions if isinstance(actions, list) else [actions]
                 if "*" in actions or statement.get("Resource") == "*":
                     problems.append(f"{name}: a policy grants *")
+
+    parameters = template.get("Parameters", {})
+    problems += check_throttling(api[0] if len(api) == 1 else {}, parameters, set(routes))
+    problems += check_logs(resources, functions, globals_fn, api[0] if len(api) == 1 else {}, parameters)
+    problems += check_base_urls(globals_fn, parameters)
+    problems += check_alarms(resources)
+    return problems
+
+
+def resolve(value, parameters):
+    """A literal, or the Default of the parameter a `Ref` names."""
+    if isinstance(value, dict) and set(value) == {"Ref"} and value["Ref"] in parameters:
+        return parameters[value["Ref"]].get("Default")
+    return value
+
+
+def number(value, parameters):
+    try:
+        return float(resolve(value, parameters))
+    except (TypeError, ValueError):
+        return None
+
+
+def check_throttling(api, parameters, routes):
+    problems = []
+    props = api.get("Properties", {})
+    default = props.get("DefaultRouteSettings", {}) or {}
+    limits = {}
+    for key in ("ThrottlingRateLimit", "ThrottlingBurstLimit"):
+        limits[key] = number(default.get(key), parameters)
+        if limits[key] is None or limits[key] <= 0:
+            problems.append(f"the HttpApi has no throttling on its default route (DefaultRouteSettings.{key})")
+    settings = props.get("RouteSettings", {}) or {}
+    route_keys = {f"{method} {path}" for method, path in routes}
+    for key in settings:
+        if key not in route_keys:
+            problems.append(f"RouteSettings key {key!r} is not a route of the API (SAM's keys are \"METHOD /path\")")
+    for method, path in sorted(public_routes()):
+        route = f"{method} {path}"
+        own = settings.get(route)
+        if not own:
+            problems.append(f"route {route} has no throttling of its own (RouteSettings) below the merchant routes'")
+            continue
+        for key, merchant in limits.items():
+            mine = number(own.get(key), parameters)
+            if mine is None or mine <= 0:
+                problems.append(f"route {route} has no {key} of its own")
+            elif merchant is not None and mine >= merchant:
+                problems.append(f"route {route}'s {key} ({mine:g}) must be lower than the merchant routes' ({merchant:g})")
+    return problems
+
+
+def log_group(resources, ref):
+    """The AWS::Logs::LogGroup a `Ref` or `GetAtt X.Arn` names, or None."""
+    name = None
+    if isinstance(ref, dict) and "Ref" in ref:
+        name = ref["Ref"]
+    elif isinstance(ref, dict) and "Fn::GetAtt" in ref:
+        target = ref["Fn::GetAtt"]
+        name = target[0] if isinstance(target, list) else str(target).split(".")[0]
+    resource = resources.get(name) if isinstance(name, str) else None
+    if resource and resource.get("Type") == "AWS::Logs::LogGroup":
+        return name, resource
+    return None
+
+
+def check_retention(name, resource, parameters):
+    value = resource.get("Properties", {}).get("RetentionInDays")
+    if value is None:
+        return [f"log group {name} has no RetentionInDays (its lines would be kept forever)"]
+    days = number(value, parameters)
+    if days not in RETENTION_DAYS:
+        return [f"log group {name}: RetentionInDays {resolve(value, parameters)!r} is not one of CloudWatch's retention periods"]
+    if isinstance(value, dict) and value.get("Ref") in parameters:
+        allowed = parameters[value["Ref"]].get("AllowedValues")
+        if not allowed or not {number(v, {}) for v in allowed} <= RETENTION_DAYS:
+            return [f"parameter {value['Ref']} must allow only CloudWatch's retention periods (AllowedValues)"]
+    return []
+
+
+def check_logs(resources, functions, globals_fn, api, parameters):
+    problems = []
+    for name, resource in functions.items():
+        logging = dict(globals_fn.get("LoggingConfig", {}) or {})
+        logging.update(resource.get("Properties", {}).get("LoggingConfig", {}) or {})
+        for key, level in (("LogFormat", "JSON"), ("ApplicationLogLevel", "INFO"), ("SystemLogLevel", "WARN")):
+            if logging.get(key) != level:
+                problems.append(f"{name}: LoggingConfig must pin {key} {level} (found {logging.get(key)})")
+        group = log_group(resources, logging.get("LogGroup"))
+        if group is None:
+            # Or the group Lambda would use by default, created by the template.
+            default_name = {"Fn::Sub": f"/aws/lambda/${{{name}}}"}
+            group = next(((n, r) for n, r in resources.items() if r.get("Type") == "AWS::Logs::LogGroup"
+                          and r.get("Properties", {}).get("LogGroupName") == default_name), None)
+        if group is None:
+            problems.append(f"{name} has no log group with a retention (LoggingConfig.LogGroup: !Ref an AWS::Logs::LogGroup)")
+        else:
+            problems += check_retention(*group, parameters)
+
+    access = api.get("Properties", {}).get("AccessLogSettings")
+    if not access:
+        return problems + ["the HttpApi has no AccessLogSettings (who called, and how it went, would be logged nowhere)"]
+    group = log_group(resources, access.get("DestinationArn"))
+    if group is None:
+        problems.append("the access log's DestinationArn must be !GetAtt <an AWS::Logs::LogGroup>.Arn")
+    else:
+        problems += check_retention(*group, parameters)
+    fmt = access.get("Format")
+    if not isinstance(fmt, str):
+        return problems + ["the access log has no Format"]
+    try:
+        json.loads(re.sub(r"\$context\.[A-Za-z0-9_.]+", "x", fmt))
+    except ValueError as e:
+        problems.append(f"the access log format is not one JSON object per line: {e}")
+    for what, variables in ACCESS_LOG_FIELDS.items():
+        if not any(re.search(re.escape(v) + r"(?![A-Za-z0-9_.])", fmt) for v in variables):
+            problems.append(f"the access log format lacks {what} ({' or '.join(variables)})")
+    return problems
+
+
+def check_base_urls(globals_fn, parameters):
+    problems = []
+    env = globals_fn.get("Environment", {}).get("Variables", {})
+    config = read("shared/src/config.rs")
+    for var in sorted(set(re.findall(r'pub const [A-Z_]+: &str = "([A-Z_]+_BASE_URL)";', config))):
+        value = env.get(var)
+        if isinstance(value, dict) and value.get("Ref") in parameters:
+            name, parameter = value["Ref"], parameters[value["Ref"]]
+        else:
+            name, parameter = var, {"Default": value}
+        default = str(parameter.get("Default", ""))
+        if not default.startswith("https://"):
+            problems.append(f"parameter {name} ({var}): default {default or None} is not an https:// URL")
+        if name == var:
+            continue  # a literal: nothing else to check
+        pattern = parameter.get("AllowedPattern")
+        if not pattern:
+            problems.append(f"parameter {name} ({var}) has no AllowedPattern (it must accept only https:// URLs)")
+            continue
+        if default.startswith("https://") and not re.fullmatch(pattern, default):
+            problems.append(f"parameter {name} ({var}): AllowedPattern refuses its own default {default}")
+        for url in PLAIN_HTTP:
+            if re.fullmatch(pattern, url):
+                problems.append(f"parameter {name} ({var}): AllowedPattern admits http:// ({url})")
+                break
+        if not parameter.get("ConstraintDescription"):
+            problems.append(f"parameter {name} ({var}) has no ConstraintDescription (what a refused value is told)")
+    return problems
+
+
+def check_alarms(resources):
+    problems = []
+
+    def strings(path):
+        # The code, not its tests: a string only a test mentions is not written.
+        code = re.split(r"#\[cfg\(test\)\]\s*mod tests\b", read(path))[0]
+        return set(re.findall(r'"([A-Za-z_]+)"', code))
+
+    metrics = read("shared/src/metrics.rs")
+    namespace = re.search(r'pub const NAMESPACE: &str = "([A-Za-z0-9_./-]+)";', metrics).group(1)
+    for alarm, (metric, outcome, source) in ALARMS.items():
+        for what, value, path in (("metric", metric, "shared/src/metrics.rs"), ("outcome", outcome, source)):
+            if value not in strings(path):
+                problems.append(f"{alarm} watches {what} {value!r}, which {path} never writes")
+        resource = resources.get(alarm)
+        if not resource or resource.get("Type") != "AWS::CloudWatch::Alarm":
+            problems.append(f"{alarm} is missing (an AWS::CloudWatch::Alarm on {metric} with Outcome = {outcome})")
+            continue
+        props = resource.get("Properties", {})
+        found = (props.get("Namespace"), props.get("MetricName"), props.get("Dimensions"))
+        want = (namespace, metric, [{"Name": "Outcome", "Value": outcome}])
+        if found != want:
+            problems.append(f"{alarm} must watch {namespace} {metric} with Outcome = {outcome}, found {found[0]} {found[1]} {found[2]}")
+        if {"Ref": "AlarmTopic"} not in (props.get("AlarmActions") or []):
+            problems.append(f"{alarm} must notify AlarmTopic")
     return problems
 
 

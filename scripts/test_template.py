@@ -46,6 +46,21 @@ def mutate(old, new, count=1):
     return TEMPLATE.replace(old, new, count)
 
 
+def block(start):
+    """The template's lines from the one starting with `start` to the last
+    line indented deeper than it."""
+    lines = TEMPLATE.splitlines(keepends=True)
+    first = next(i for i, line in enumerate(lines) if line.startswith(start))
+    indent = len(start) - len(start.lstrip())
+    end = first + 1
+    while end < len(lines) and len(lines[end]) - len(lines[end].lstrip()) > indent:
+        end += 1
+    return "".join(lines[first:end])
+
+
+DEFAULT_ROUTE_SETTINGS = block("      DefaultRouteSettings:")
+WEBHOOK_ROUTE_SETTINGS = block("      RouteSettings:")
+
 CASES = [
     # (name, checker, template text, should pass, text the output must contain)
     ("the template passes cfn-lint", cfn_lint, TEMPLATE, True, ""),
@@ -74,6 +89,52 @@ CASES = [
      mutate("AttributeName: expires_at", "AttributeName: ttl"), False, "TTL must be enabled on expires_at"),
     ("a wildcard policy fails", check,
      mutate("Action: secretsmanager:GetSecretValue", "Action: \"*\""), False, "a policy grants *"),
+    # Guard rails.
+    ("an API without throttling fails", check,
+     mutate(DEFAULT_ROUTE_SETTINGS, ""), False, "no throttling on its default route"),
+    ("a webhook without its own limit fails", check,
+     mutate(WEBHOOK_ROUTE_SETTINGS, ""), False, "route POST /webhooks/qbit has no throttling of its own"),
+    ("a webhook limit keyed by a path alone fails", check,
+     mutate('"POST /webhooks/qbit":', '"/webhooks/qbit":'), False, "'/webhooks/qbit' is not a route of the API"),
+    ("a webhook limit not lower than the merchant routes' fails", check,
+     mutate("  WebhookRateLimit:\n    Type: Number\n    Default: 10\n", "  WebhookRateLimit:\n    Type: Number\n    Default: 50\n"),
+     False, "ThrottlingRateLimit (50) must be lower than the merchant routes' (50)"),
+    ("a log group without retention fails", check,
+     mutate("      RetentionInDays: !Ref LogRetentionDays\n", ""), False, "ApiAccessLogGroup has no RetentionInDays"),
+    ("a function without its log group fails", check,
+     mutate("      LoggingConfig:\n        LogGroup: !Ref VboxBalanceLogGroup\n", ""),
+     False, "VboxBalanceFunction has no log group with a retention"),
+    ("a retention CloudWatch does not offer fails", check,
+     mutate("    Default: 90\n", "    Default: 91\n"), False, "91 is not one of CloudWatch's retention periods"),
+    ("an API without an access log fails", check,
+     mutate("      AccessLogSettings:\n", "      AccessLogSettingz:\n"), False, "the HttpApi has no AccessLogSettings"),
+    ("an access log without the caller fails", check,
+     mutate('"caller_arn":"$context.identity.userArn",', ""), False, "lacks the caller's identity (user ARN)"),
+    ("an access log without latency fails", check,
+     mutate('"response_latency_ms":"$context.responseLatency",', ""), False, "lacks the response latency"),
+    ("an access log that is not JSON fails", check,
+     mutate('"status":"$context.status",', '"status":$context.status"'), False, "not one JSON object per line"),
+    ("a missing application log level pin fails", check,
+     mutate("      ApplicationLogLevel: INFO\n", ""), False, "LoggingConfig must pin ApplicationLogLevel INFO (found None)"),
+    ("a system log level other than WARN fails", check,
+     mutate("      SystemLogLevel: WARN\n", "      SystemLogLevel: DEBUG\n"), False, "LoggingConfig must pin SystemLogLevel WARN (found DEBUG)"),
+    ("an http:// provider default fails", check,
+     mutate("Default: https://open.debox.pro", "Default: http://open.debox.pro"),
+     False, "DeboxOpenBaseUrl (DEBOX_OPEN_BASE_URL): default http://open.debox.pro is not an https:// URL"),
+    ("a base URL pattern admitting http:// fails", check,
+     mutate('AllowedPattern: "https://', 'AllowedPattern: "https?://'), False, "QbitBaseUrl (QBIT_BASE_URL): AllowedPattern admits http://"),
+    ("a base URL without a pattern fails", check,
+     mutate('    AllowedPattern: "https://[A-Za-z0-9.-]+(:[0-9]{1,5})?(/[^?#\\\\s]*)?"\n', "", 3),
+     False, "DeboxAppBaseUrl (DEBOX_APP_BASE_URL) has no AllowedPattern"),
+    ("a missing signature failures alarm fails", check,
+     mutate("  WebhookSignatureFailuresAlarm:\n", "  WebhookSignatureFailuresAlarmOld:\n"),
+     False, "WebhookSignatureFailuresAlarm is missing"),
+    ("a missing unmatched event alarm fails", check,
+     mutate("  UnmatchedWebhookEventAlarm:\n", "  UnmatchedWebhookEventAlarmOld:\n"),
+     False, "UnmatchedWebhookEventAlarm is missing"),
+    ("an alarm on the wrong outcome fails", check,
+     mutate("          Value: signature_refused\n", "          Value: signature_failed\n"),
+     False, "WebhookSignatureFailuresAlarm must watch PaymentsBundle WebhookEvents with Outcome = signature_refused"),
 ]
 
 

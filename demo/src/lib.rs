@@ -237,7 +237,10 @@ impl Teller<'_> {
             format!("DeBox got {transfers} transfer calls, not 2")
         })?;
 
-        self.step("qbit-webhook with the signed sample event  (events/qbit-webhook.json), twice");
+        self.step(
+            "qbit-webhook with the signed sample event  (events/qbit-webhook.json), twice: \
+             its charge ch_1 was never created here, so it is kept as unmatched",
+        );
         let first = self.invoke("qbit-webhook", "qbit-webhook.json", 200)?;
         check(
             first.body() == json!({"received": true, "duplicate": false}),
@@ -248,6 +251,19 @@ impl Teller<'_> {
             second.body() == json!({"received": true, "duplicate": true}),
             || format!("the redelivery is not a duplicate: {}", second.body()),
         )?;
+        let kept = self.item("event#evt_1").await?;
+        let unmatched = kept.get("unmatched").and_then(|v| v.as_s().ok());
+        (self.say)(&format!(
+            "event#evt_1 in the table: unmatched={}",
+            unmatched.map(String::as_str).unwrap_or_default()
+        ));
+        check(
+            unmatched.map(String::as_str) == Some("unknown_charge"),
+            || format!("the sample event is not kept as unmatched: {kept:?}"),
+        )?;
+        check(self.item("charge#ch_1").await.is_err(), || {
+            "the sample event created charge#ch_1".to_string()
+        })?;
 
         self.step("the buyer pays in the sandbox: Qbit delivers a signed charge.succeeded to qbit-webhook");
         let hook = format!(

@@ -13,6 +13,7 @@ use crate::qbit::QbitClient;
 use crate::secrets::Secrets;
 use crate::table::DynamoStore;
 use crate::upstream::{Timeouts, http_client};
+use lambda_http::tracing::subscriber::filter::{LevelFilter, Targets};
 
 #[derive(Debug, thiserror::Error)]
 pub enum BootError {
@@ -120,7 +121,149 @@ pub fn store(sdk: &aws_config::SdkConfig) -> Result<DynamoStore, BootError> {
 }
 
 /// Log lines as the Lambda runtime sets them up (JSON when the function's
-/// log format is JSON).
+/// log format, `AWS_LAMBDA_LOG_FORMAT`, is JSON; no target, no time: Lambda
+/// stamps each line), at the level `AWS_LAMBDA_LOG_LEVEL` (else `RUST_LOG`)
+/// asks for, but with [`log_filter`]'s caps: raising the level shows more of
+/// our own code, never the runtime's or the HTTP/SDK stack's own tracing,
+/// which prints whole events, bodies and headers.
 pub fn init_tracing() {
-    lambda_http::tracing::init_default_subscriber();
+    use lambda_http::tracing::subscriber::{self, layer::SubscriberExt, util::SubscriberInitExt};
+    let var = |name| std::env::var(name).ok();
+    let requested = requested_level(
+        var("AWS_LAMBDA_LOG_LEVEL").as_deref(),
+        var("RUST_LOG").as_deref(),
+    );
+    let builder = subscriber::fmt()
+        .with_target(false)
+        .without_time()
+        .with_max_level(requested)
+        .with_writer(std::io::stdout);
+    let json = var("AWS_LAMBDA_LOG_FORMAT").is_some_and(|f| f.eq_ignore_ascii_case("json"));
+    if json {
+        builder.json().finish().with(log_filter(requested)).init();
+    } else {
+        builder.finish().with(log_filter(requested)).init();
+    }
+    tracing::debug!(
+        %requested,
+        "log levels: our crates at the requested level, the Lambda runtime at most INFO, everything else at most WARN"
+    );
+}
+
+/// The level asked for: `AWS_LAMBDA_LOG_LEVEL` (Lambda's advanced logging
+/// controls: `TRACE` .. `FATAL`) first, else `RUST_LOG` when it is a plain
+/// level, else INFO. `RUST_LOG` directives (`crate=trace`) are not honoured:
+/// they could lift the caps.
+pub fn requested_level(aws_lambda_log_level: Option<&str>, rust_log: Option<&str>) -> LevelFilter {
+    let parse = |raw: &str| match raw.trim() {
+        fatal if fatal.eq_ignore_ascii_case("fatal") => Some(LevelFilter::ERROR),
+        other => other.parse::<LevelFilter>().ok(),
+    };
+    aws_lambda_log_level
+        .or(rust_log)
+        .and_then(parse)
+        .unwrap_or(LevelFilter::INFO)
+}
+
+/// Crates whose events follow the requested level: ours (a crate's target
+/// is its name with `_`). Every other crate is capped.
+const OUR_CRATES: [&str; 7] = [
+    "shared",
+    "create_charge",
+    "list_charges",
+    "qbit_webhook",
+    "debox_order",
+    "debox_transfer",
+    "vbox_balance",
+];
+
+/// `lambda_runtime` (and, by prefix, `lambda_runtime_api_client`) and
+/// `lambda_http`: at most INFO. INFO keeps the runtime's per-invocation span,
+/// which puts `requestId` on every line; at TRACE it prints each raw
+/// invocation event (body and headers: tokens, signatures) and at DEBUG
+/// its polling.
+const LAMBDA_RUNTIME: [&str; 2] = ["lambda_runtime", "lambda_http"];
+const LAMBDA_RUNTIME_CAP: LevelFilter = LevelFilter::INFO;
+
+/// Everything else: at most WARN. The AWS SDK (`aws_smithy_runtime` traces
+/// each request and response, DynamoDB items included; `aws_sigv4` the
+/// request it signs; `aws_config` logs credential loading at INFO), the
+/// HTTP stack (`hyper*`, `h2`, `tower`, `reqwest`, `rustls`: connections,
+/// frames; the last two log through `log`, which no logger forwards today)
+/// and any crate added later, which we have not read.
+const OTHERS_CAP: LevelFilter = LevelFilter::WARN;
+
+/// The filter for `requested`: ours at `requested`, the runtime at
+/// `min(requested, INFO)`, everything else at `min(requested, WARN)`.
+/// (A target matches a directive it starts with: `lambda_runtime` covers
+/// `lambda_runtime_api_client`.)
+pub fn log_filter(requested: LevelFilter) -> Targets {
+    let runtime = requested.min(LAMBDA_RUNTIME_CAP);
+    let ours = OUR_CRATES.iter().map(|c| (*c, requested));
+    let lambda = LAMBDA_RUNTIME.iter().map(|c| (*c, runtime));
+    Targets::new()
+        .with_default(requested.min(OTHERS_CAP))
+        .with_targets(ours.chain(lambda))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use lambda_http::tracing::Level;
+
+    #[test]
+    fn the_level_comes_from_lambda_then_rust_log_then_info() {
+        let level = requested_level;
+        assert_eq!(level(Some("TRACE"), Some("error")), LevelFilter::TRACE);
+        assert_eq!(level(Some("FATAL"), None), LevelFilter::ERROR);
+        assert_eq!(level(None, Some("debug")), LevelFilter::DEBUG);
+        assert_eq!(level(None, None), LevelFilter::INFO);
+        // Directives are not a level: they could lift a cap.
+        assert_eq!(
+            level(None, Some("aws_smithy_runtime=trace")),
+            LevelFilter::INFO
+        );
+        assert_eq!(level(Some("loud"), Some("trace")), LevelFilter::INFO);
+    }
+
+    #[test]
+    fn at_trace_ours_follow_while_the_runtime_and_the_stack_are_capped() {
+        let filter = log_filter(LevelFilter::TRACE);
+        let on = |target: &str, level: Level| filter.would_enable(target, &level);
+        assert!(on("shared::bootstrap", Level::TRACE));
+        assert!(on("create_charge", Level::TRACE));
+        assert!(on("debox_transfer::handler", Level::DEBUG));
+        // The runtime's raw event (TRACE) is off; its requestId span (INFO) on.
+        assert!(!on("lambda_runtime::layers::api_response", Level::TRACE));
+        assert!(!on("lambda_runtime::runtime", Level::DEBUG));
+        assert!(on("lambda_runtime::layers::trace", Level::INFO));
+        assert!(!on("lambda_runtime_api_client", Level::DEBUG));
+        assert!(!on("lambda_http::request", Level::DEBUG));
+        for stack in [
+            "aws_smithy_runtime::client::orchestrator",
+            "aws_sigv4::http_request::sign",
+            "aws_config::profile::credentials",
+            "aws_sdk_secretsmanager::operation",
+            "hyper_util::client::legacy::pool",
+            "h2::codec",
+            "tower::buffer",
+            "reqwest::connect",
+            "rustls::client::hs",
+            "some_crate_added_later",
+        ] {
+            assert!(!on(stack, Level::INFO), "{stack}");
+            assert!(on(stack, Level::WARN), "{stack}");
+        }
+    }
+
+    #[test]
+    fn a_quieter_level_quietens_everything() {
+        let filter = log_filter(LevelFilter::ERROR);
+        let on = |target: &str, level: Level| filter.would_enable(target, &level);
+        assert!(!on("shared", Level::WARN));
+        assert!(!on("lambda_runtime::layers::trace", Level::INFO));
+        assert!(!on("aws_smithy_runtime", Level::WARN));
+        assert!(on("lambda_runtime", Level::ERROR));
+        assert!(on("shared", Level::ERROR));
+    }
 }

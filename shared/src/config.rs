@@ -20,7 +20,7 @@ pub const DEFAULT_DEBOX_APP_BASE_URL: &str = "https://app.debox.pro";
 pub enum ConfigError {
     #[error("environment variable {0} is required but not set")]
     Missing(&'static str),
-    #[error("environment variable {name} is not a valid http(s) URL: {reason}")]
+    #[error("environment variable {name} is not a usable base URL: {reason}")]
     BadUrl { name: &'static str, reason: String },
     #[error("environment variable {name} {reason}")]
     Invalid { name: &'static str, reason: String },
@@ -53,12 +53,27 @@ impl<F: Fn(&str) -> Option<String>> Env<F> {
 
     /// A base URL, or its default; always without a trailing slash, so
     /// `base + "/api/v1/..."` is right either way.
+    ///
+    /// `https://` only, except plain `http://` to a loopback host (the
+    /// sandbox of a local run or a test): provider calls carry our API keys
+    /// and the buyers' tokens, which must never cross a network in clear.
     pub fn base_url(&self, name: &'static str, default: &str) -> Result<Url, ConfigError> {
         let raw = self.get(name).unwrap_or_else(|| default.to_string());
         let bad = |reason: String| ConfigError::BadUrl { name, reason };
         let url = Url::parse(raw.trim_end_matches('/')).map_err(|e| bad(e.to_string()))?;
-        if !matches!(url.scheme(), "http" | "https") || url.host().is_none() {
-            return Err(bad("expected http:// or https:// with a host".into()));
+        let Some(host) = url.host() else {
+            return Err(bad("expected https:// with a host".into()));
+        };
+        match url.scheme() {
+            "https" => {}
+            "http" if is_loopback(&host) => {}
+            "http" => {
+                return Err(bad(
+                    "plain http:// is only allowed to a loopback host (127.0.0.0/8, ::1, localhost); use https://"
+                        .into(),
+                ));
+            }
+            _ => return Err(bad("expected https:// with a host".into())),
         }
         if url.query().is_some() || url.fragment().is_some() {
             return Err(bad("a base URL takes no query or fragment".into()));
@@ -95,12 +110,22 @@ impl<F: Fn(&str) -> Option<String>> Env<F> {
     }
 }
 
+/// A host that never leaves this machine: 127.0.0.0/8, ::1 or `localhost`
+/// (the `url` crate has already lower-cased a domain).
+fn is_loopback(host: &url::Host<&str>) -> bool {
+    match host {
+        url::Host::Domain(name) => *name == "localhost",
+        url::Host::Ipv4(ip) => ip.is_loopback(),
+        url::Host::Ipv6(ip) => ip.is_loopback(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use std::collections::HashMap;
 
-    fn env(pairs: &[(&str, &str)]) -> Env<impl Fn(&str) -> Option<String>> {
+    fn env(pairs: &[(&str, &str)]) -> Env<impl Fn(&str) -> Option<String> + use<>> {
         let map: HashMap<String, String> = pairs
             .iter()
             .map(|(k, v)| (k.to_string(), v.to_string()))
@@ -129,10 +154,50 @@ mod tests {
             .qbit_base_url()
             .unwrap();
         assert_eq!(url.as_str(), "http://127.0.0.1:8720/");
-        let nested = env(&[("QBIT_BASE_URL", "http://h/prefix/")])
+        let nested = env(&[("QBIT_BASE_URL", "https://h/prefix/")])
             .qbit_base_url()
             .unwrap();
-        assert_eq!(nested.as_str(), "http://h/prefix");
+        assert_eq!(nested.as_str(), "https://h/prefix");
+    }
+
+    #[test]
+    fn plain_http_is_refused_unless_the_host_is_loopback() {
+        for name in [QBIT_BASE_URL, DEBOX_OPEN_BASE_URL, DEBOX_APP_BASE_URL] {
+            let read = |value: &str| {
+                let env = env(&[(name, value)]);
+                match name {
+                    QBIT_BASE_URL => env.qbit_base_url(),
+                    DEBOX_OPEN_BASE_URL => env.debox_open_base_url(),
+                    _ => env.debox_app_base_url(),
+                }
+            };
+            for refused in [
+                "http://example.com",
+                "http://10.0.0.1:8720",
+                "http://localhost.example.com",
+                "http://[::2]/",
+            ] {
+                let err = read(refused).unwrap_err();
+                assert_eq!(
+                    err.to_string(),
+                    format!(
+                        "environment variable {name} is not a usable base URL: plain http:// is only \
+                         allowed to a loopback host (127.0.0.0/8, ::1, localhost); use https://"
+                    ),
+                    "{refused}"
+                );
+            }
+            for allowed in [
+                "http://127.0.0.1:8720",
+                "http://localhost:1",
+                "http://LOCALHOST:1/p",
+                "http://127.9.0.1",
+                "http://[::1]:80",
+                "https://example.com",
+            ] {
+                assert!(read(allowed).is_ok(), "{allowed}");
+            }
+        }
     }
 
     #[test]
@@ -164,7 +229,13 @@ mod tests {
 
     #[test]
     fn malformed_base_url_is_named() {
-        for bad in ["ftp://x", "not a url", "http://h/?q=1"] {
+        for bad in [
+            "ftp://x",
+            "not a url",
+            "https://h/?q=1",
+            "https://h/#f",
+            "file:///etc",
+        ] {
             let err = env(&[("QBIT_BASE_URL", bad)]).qbit_base_url().unwrap_err();
             assert!(
                 matches!(

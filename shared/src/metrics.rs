@@ -8,12 +8,12 @@ use serde_json::json;
 pub const NAMESPACE: &str = "PaymentsBundle";
 
 /// One count of `metric` with dimension `Outcome` = `outcome`, carrying
-/// `(name, value)` as a plain property, to find the thing counted from the
-/// metric's log line.
+/// each `(name, value)` as a plain property, to find the thing counted from
+/// the metric's log line.
 fn count_line(
     metric: &str,
     outcome: &str,
-    (name, value): (&str, &str),
+    properties: &[(&str, &str)],
     timestamp_ms: u64,
 ) -> String {
     let mut line = json!({
@@ -28,22 +28,60 @@ fn count_line(
         "Outcome": outcome,
     });
     line[metric] = json!(1);
-    line[name] = json!(value);
+    for (name, value) in properties {
+        line[*name] = json!(value);
+    }
     line.to_string()
 }
 
 /// The line for one transfer outcome (`succeeded`, `failed`, `unknown`,
 /// `duplicate`): metric `Transfers`, with the serial id.
 pub fn transfer_outcome_line(outcome: &str, serial_id: &str, timestamp_ms: u64) -> String {
-    count_line("Transfers", outcome, ("serial_id", serial_id), timestamp_ms)
+    count_line(
+        "Transfers",
+        outcome,
+        &[("serial_id", serial_id)],
+        timestamp_ms,
+    )
+}
+
+/// Write one line to standard output, where CloudWatch Logs reads it.
+fn emit(line: String) {
+    #[cfg(test)]
+    captured::push(&line);
+    println!("{line}");
+}
+
+/// The lines this thread emitted, for the unit tests of the flows that
+/// write them (a tokio test runs on its own thread).
+#[cfg(test)]
+pub(crate) mod captured {
+    use std::cell::RefCell;
+
+    thread_local!(static LINES: RefCell<Vec<String>> = const { RefCell::new(Vec::new()) });
+
+    pub fn push(line: &str) {
+        LINES.with(|lines| lines.borrow_mut().push(line.to_string()));
+    }
+
+    /// The `Outcome` of each line emitted since the last call.
+    pub fn outcomes() -> Vec<String> {
+        LINES.with(|lines| {
+            lines
+                .borrow_mut()
+                .drain(..)
+                .map(|line| {
+                    let line: serde_json::Value = serde_json::from_str(&line).unwrap();
+                    line["Outcome"].as_str().unwrap_or_default().to_string()
+                })
+                .collect()
+        })
+    }
 }
 
 /// Write the transfer outcome metric.
 pub fn transfer_outcome(outcome: &str, serial_id: &str) {
-    println!(
-        "{}",
-        transfer_outcome_line(outcome, serial_id, crate::now_ms())
-    );
+    emit(transfer_outcome_line(outcome, serial_id, crate::now_ms()));
 }
 
 /// The line for a verified webhook event we could not read: metric
@@ -53,17 +91,46 @@ pub fn unreadable_webhook_event_line(item_key: &str, timestamp_ms: u64) -> Strin
     count_line(
         "WebhookEvents",
         "unreadable",
-        ("item_key", item_key),
+        &[("item_key", item_key)],
         timestamp_ms,
     )
 }
 
 /// Write the unreadable webhook event metric (the template alarms on it).
 pub fn unreadable_webhook_event(item_key: &str) {
-    println!(
-        "{}",
-        unreadable_webhook_event_line(item_key, crate::now_ms())
-    );
+    emit(unreadable_webhook_event_line(item_key, crate::now_ms()));
+}
+
+/// The line for a signed webhook event that applies to no charge of ours
+/// (unknown charge, or another amount or currency than recorded): metric
+/// `WebhookEvents`, `Outcome` = `unmatched`, with the event id, which
+/// finds its `event#` item.
+pub fn unmatched_webhook_event_line(event_id: &str, timestamp_ms: u64) -> String {
+    count_line(
+        "WebhookEvents",
+        "unmatched",
+        &[("event_id", event_id)],
+        timestamp_ms,
+    )
+}
+
+/// Write the unmatched webhook event metric (the template alarms on it).
+pub fn unmatched_webhook_event(event_id: &str) {
+    emit(unmatched_webhook_event_line(event_id, crate::now_ms()));
+}
+
+/// The line for a webhook delivery whose signature header was plausible
+/// (present, base64) and did not verify: metric `WebhookEvents`, `Outcome`
+/// = `signature_refused`. A key out of step with Qbit's, or someone
+/// forging events; a missing or garbled header is internet noise, not
+/// counted.
+pub fn webhook_signature_refused_line(timestamp_ms: u64) -> String {
+    count_line("WebhookEvents", "signature_refused", &[], timestamp_ms)
+}
+
+/// Write the refused signature metric (the template alarms on it).
+pub fn webhook_signature_refused() {
+    emit(webhook_signature_refused_line(crate::now_ms()));
 }
 
 #[cfg(test)]
@@ -102,5 +169,34 @@ mod tests {
         assert_eq!(line["Outcome"], "unreadable");
         assert_eq!(line["WebhookEvents"], 1);
         assert_eq!(line["item_key"], "unreadable_event#ab12");
+    }
+
+    #[test]
+    fn the_unmatched_event_line_is_an_emf_document() {
+        let line: Value =
+            serde_json::from_str(&unmatched_webhook_event_line("evt_1", 1_800_000_000_000))
+                .unwrap();
+        assert_eq!(
+            line,
+            serde_json::json!({
+                "_aws": {"Timestamp": 1_800_000_000_000u64, "CloudWatchMetrics": [{
+                    "Namespace": "PaymentsBundle", "Dimensions": [["Outcome"]],
+                    "Metrics": [{"Name": "WebhookEvents", "Unit": "Count"}]}]},
+                "Outcome": "unmatched", "WebhookEvents": 1, "event_id": "evt_1"})
+        );
+    }
+
+    #[test]
+    fn the_signature_refused_line_is_an_emf_document() {
+        let line: Value =
+            serde_json::from_str(&webhook_signature_refused_line(1_800_000_000_000)).unwrap();
+        assert_eq!(
+            line,
+            serde_json::json!({
+                "_aws": {"Timestamp": 1_800_000_000_000u64, "CloudWatchMetrics": [{
+                    "Namespace": "PaymentsBundle", "Dimensions": [["Outcome"]],
+                    "Metrics": [{"Name": "WebhookEvents", "Unit": "Count"}]}]},
+                "Outcome": "signature_refused", "WebhookEvents": 1})
+        );
     }
 }

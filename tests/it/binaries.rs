@@ -167,6 +167,24 @@ async fn the_binaries_tell_the_story_the_local_run_shows() {
         settled["span"]["requestId"],
         json!(story.transfer_request_id)
     );
+    // Who moved money, from the identity API Gateway verified (the event files carry one).
+    assert_eq!(settled["fields"]["caller_arn"], bundle_tests::CALLER_ARN);
+    assert_eq!(
+        settled["fields"]["caller_account"],
+        bundle_tests::CALLER_ACCOUNT
+    );
+    let created = find("charge created", "charge_id", &json!(story.charge_id));
+    assert!(created["fields"]["amount"].is_number(), "{created}");
+    assert_eq!(created["fields"]["caller_arn"], bundle_tests::CALLER_ARN);
+    // The sample event is about a charge this bundle never made: unmatched, counted.
+    let unmatched = lines
+        .iter()
+        .find(|l| l["Outcome"] == "unmatched" && l["event_id"] == "evt_1")
+        .expect("an unmatched metric line for the sample event");
+    assert_eq!(
+        unmatched["_aws"]["CloudWatchMetrics"][0]["Namespace"],
+        "PaymentsBundle"
+    );
     let recorded = find("webhook recorded", "event_id", &json!(story.paid_event_id));
     assert_eq!(recorded["fields"]["charge_id"], json!(story.charge_id));
     assert!(

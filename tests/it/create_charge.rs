@@ -233,3 +233,89 @@ async fn a_base64_encoded_body_is_decoded_first() {
         "no Lambda context in this request"
     );
 }
+
+/// The `charge#` item, as JSON: strings and numbers as their text.
+async fn charge_item(world: &World, id: &str) -> Value {
+    let item = world
+        .item(&format!("charge#{id}"))
+        .await
+        .unwrap_or_else(|| panic!("no charge#{id}"));
+    item.iter()
+        .map(|(name, value)| {
+            let value = match (value.as_s(), value.as_n(), value.as_bool()) {
+                (Ok(s), _, _) | (_, Ok(s), _) => json!(s),
+                (_, _, Ok(b)) => json!(b),
+                _ => panic!("{name}: {value:?}"),
+            };
+            (name.clone(), value)
+        })
+        .collect::<serde_json::Map<_, _>>()
+        .into()
+}
+
+/// Once Qbit answers with the charge, it is recorded, `pending`, as asked,
+/// by whom and in which request: the ledger the webhook matches against.
+#[tokio::test]
+async fn the_charge_is_recorded_as_asked_with_who_asked() {
+    let world = World::start().await;
+    let (arn, account) = (
+        "arn:aws:sts::210987654321:assumed-role/shop/backend",
+        "210987654321",
+    );
+    let before = bundle_tests::now_ms();
+    let request = Event::new("POST", "/charges")
+        .json_body(&json!({"amount": 1250, "currency": "EUR", "externalOrderId": "order-9"}))
+        .caller(arn, account)
+        .request("req-recorded");
+    let answer = world.invoke(Function::CreateCharge, request).await;
+    assert_eq!(answer.status, 200, "{}", answer.text);
+    let id = answer.json()["charge"]["id"].as_str().unwrap().to_string();
+
+    let item = charge_item(&world, &id).await;
+    let created_at: u64 = item["created_at"].as_str().unwrap().parse().unwrap();
+    assert!((before..=bundle_tests::now_ms()).contains(&created_at));
+    assert_eq!(
+        item,
+        json!({
+            "pk": format!("charge#{id}"), "kind": "charge", "charge_id": id,
+            "status": "pending", "paid": false, "amount": "1250", "currency": "EUR",
+            "external_order_id": "order-9", "created_at": created_at.to_string(),
+            "request_id": "req-recorded", "caller_arn": arn, "caller_account": account,
+            "status_rank": "0", "updated_at": created_at.to_string(),
+        })
+    );
+    assert_eq!(world.item_count().await, 1, "no key sent: the charge alone");
+
+    // A request with no IAM identity (a local run) says so.
+    let local = Event::new("POST", "/charges")
+        .json_body(&json!({"amount": 1, "currency": "USD", "externalOrderId": "o"}))
+        .without_caller()
+        .request("req-local");
+    let answer = world.invoke(Function::CreateCharge, local).await;
+    let id = answer.json()["charge"]["id"].as_str().unwrap().to_string();
+    let item = charge_item(&world, &id).await;
+    assert_eq!(item["caller_arn"], "unauthenticated");
+    assert_eq!(item["caller_account"], "unauthenticated");
+}
+
+/// Qbit refuses or fails: no charge, nothing recorded.
+#[tokio::test]
+async fn a_charge_qbit_did_not_create_is_not_recorded() {
+    let world = World::start().await;
+    world.sandbox.state().inject(
+        sandbox::Fault::new(
+            "/api/v1/charges",
+            sandbox::FaultKind::Status { status: 402 },
+        )
+        .times(1),
+    );
+    let qbit = world.qbit();
+    let answer = create(
+        &world,
+        &qbit,
+        json!({"amount": 1, "currency": "USD", "externalOrderId": "o"}),
+    )
+    .await;
+    assert_eq!(answer.status, 402, "{}", answer.text);
+    assert_eq!(world.item_count().await, 0);
+}

@@ -198,24 +198,25 @@ async fn a_retried_key_claim_of_our_own_is_still_ours() {
     let world = World::start().await;
     let store = world.store();
     let key = idempotency_key("key-retried");
+    let caller = shared::http::Caller::new(bundle_tests::CALLER_ARN, bundle_tests::CALLER_ACCOUNT);
     let now = bundle_tests::now_ms();
     assert_eq!(
         store
-            .claim_key(&key, "print", "claim-a", now + 10_000, now)
+            .claim_key(&key, "print", "claim-a", &caller, now + 10_000, now)
             .await
             .unwrap(),
         KeyClaim::Claimed
     );
     assert_eq!(
         store
-            .claim_key(&key, "print", "claim-a", now + 10_000, now)
+            .claim_key(&key, "print", "claim-a", &caller, now + 10_000, now)
             .await
             .unwrap(),
         KeyClaim::Claimed
     );
     assert!(matches!(
         store
-            .claim_key(&key, "print", "claim-b", now + 10_000, now)
+            .claim_key(&key, "print", "claim-b", &caller, now + 10_000, now)
             .await
             .unwrap(),
         KeyClaim::Taken(_)
@@ -413,6 +414,7 @@ async fn a_key_lease_just_over_by_our_clock_is_still_in_progress() {
             &key,
             &body_fingerprint(&charge).unwrap(),
             "other-container",
+            &shared::http::Caller::unauthenticated(),
             now - 1_000,
             now - 10_000,
         )
@@ -460,4 +462,155 @@ async fn an_answer_too_large_to_keep_is_replayed_as_a_502_that_says_so() {
         "the first answer to this Idempotency-Key (HTTP 200) was too large to keep; a charge may exist: list charges to find it"
     );
     assert_eq!(world.sandbox.state().calls_to(CHARGES), 1);
+}
+
+/// The key records who claimed it, beside the charge it made.
+#[tokio::test]
+async fn the_key_records_who_claimed_it() {
+    let world = World::start().await;
+    let (arn, account) = ("arn:aws:iam::210987654321:user/shop", "210987654321");
+    let request = Event::new("POST", "/charges")
+        .json_body(&body())
+        .header("Idempotency-Key", "key-who")
+        .caller(arn, account)
+        .request("req-who");
+    let answer = world.invoke(Function::CreateCharge, request).await;
+    assert_eq!(answer.status, 200, "{}", answer.text);
+    let record = world.item("idem#create-charge#key-who").await.unwrap();
+    assert_eq!(record["caller_arn"].as_s().unwrap(), arn);
+    assert_eq!(record["caller_account"].as_s().unwrap(), account);
+    assert_eq!(record["status"].as_s().unwrap(), "completed");
+    let id = answer.json()["charge"]["id"].as_str().unwrap().to_string();
+    let charge = world.item(&format!("charge#{id}")).await.unwrap();
+    assert_eq!(charge["caller_arn"].as_s().unwrap(), arn);
+    assert_eq!(charge["request_id"].as_s().unwrap(), "req-who");
+    assert_eq!(world.item_count().await, 2);
+}
+
+/// The table as create-charge sees it, with the charge records written
+/// elsewhere (through an address where nothing listens): keys work,
+/// recording a charge fails.
+struct ChargesDown {
+    keys: shared::table::DynamoStore,
+    charges: shared::table::DynamoStore,
+}
+
+impl shared::charge::KeyStore for ChargesDown {
+    async fn claim_key(
+        &self,
+        key: &shared::charge::IdempotencyKey,
+        fingerprint: &str,
+        claim_id: &str,
+        caller: &shared::http::Caller,
+        lease_ends: u64,
+        now_ms: u64,
+    ) -> Result<shared::charge::KeyClaim, shared::table::StoreUnavailable> {
+        self.keys
+            .claim_key(key, fingerprint, claim_id, caller, lease_ends, now_ms)
+            .await
+    }
+
+    async fn complete_key(
+        &self,
+        key: &shared::charge::IdempotencyKey,
+        claim_id: &str,
+        status: u16,
+        body: &str,
+    ) -> Result<(), shared::table::StoreUnavailable> {
+        self.keys.complete_key(key, claim_id, status, body).await
+    }
+
+    async fn release_key(
+        &self,
+        key: &shared::charge::IdempotencyKey,
+        claim_id: &str,
+    ) -> Result<(), shared::table::StoreUnavailable> {
+        self.keys.release_key(key, claim_id).await
+    }
+}
+
+impl shared::charge::ChargeStore for ChargesDown {
+    async fn record_charge(
+        &self,
+        charge: &shared::charge::ChargeRecord,
+    ) -> Result<(), shared::table::StoreUnavailable> {
+        self.charges.record_charge(charge).await
+    }
+}
+
+/// Qbit created the charge and its record cannot be written: the buyer is
+/// not handed a charge the webhook could never match. 503, the key given
+/// back, and the retry with the same key creates a new charge, recorded.
+#[tokio::test]
+async fn a_charge_that_cannot_be_recorded_is_503_and_its_key_is_given_back() {
+    let world = World::start().await;
+    let store = ChargesDown {
+        keys: world.store(),
+        charges: bundle_tests::unreachable_store(&world.table).await,
+    };
+    let qbit = world.qbit();
+    let request = Event::new("POST", "/charges")
+        .json_body(&body())
+        .header("Idempotency-Key", "key-unrecorded")
+        .request("req-unrecorded");
+    let failed = call(request, |r| create_charge::handle(&qbit, &store, r)).await;
+    assert_eq!(failed.status, 503, "{}", failed.text);
+    assert_eq!(
+        failed.json(),
+        json!({"type": "api_error", "message": "Qbit Pay created the charge, but it could not be recorded, \
+            so it was not handed out and cannot be paid; retry: a new charge will be created and recorded \
+            (with the same Idempotency-Key, if you sent one)"})
+    );
+    assert_eq!(
+        world.calls(),
+        json!({"GET /api/v1/accessToken": 1, "POST /api/v1/charges": 1})
+    );
+    let orphan = world.sandbox.state().charges()[0].id.clone();
+    assert!(
+        !failed.text.contains(&orphan),
+        "the orphan is not handed out"
+    );
+    assert_eq!(world.item("idem#create-charge#key-unrecorded").await, None);
+    assert_eq!(world.item_count().await, 0);
+
+    // The table is back: the same key creates a new charge and records it.
+    let retry = create(&world, Some("key-unrecorded"), &body()).await;
+    assert_eq!(retry.status, 200, "{}", retry.text);
+    assert_eq!(retry.header("idempotent-replayed"), None);
+    let id = retry.json()["charge"]["id"].as_str().unwrap().to_string();
+    assert_ne!(id, orphan);
+    assert_eq!(world.sandbox.state().calls_to(CHARGES), 2);
+    assert_eq!(world.sandbox.state().charge_count(), 2);
+    let recorded = world.item(&format!("charge#{id}")).await.unwrap();
+    assert_eq!(recorded["status"].as_s().unwrap(), "pending");
+    assert_eq!(world.item(&format!("charge#{orphan}")).await, None);
+    assert_eq!(
+        world
+            .item("idem#create-charge#key-unrecorded")
+            .await
+            .unwrap()["status"]
+            .as_s()
+            .unwrap(),
+        "completed"
+    );
+    assert_eq!(world.item_count().await, 2);
+}
+
+/// Without a key, the same: 503, and nothing handed out.
+#[tokio::test]
+async fn a_charge_that_cannot_be_recorded_is_503_without_a_key_too() {
+    let world = World::start().await;
+    let store = ChargesDown {
+        keys: bundle_tests::keyless_store().await,
+        charges: bundle_tests::unreachable_store(&world.table).await,
+    };
+    let qbit = world.qbit();
+    let request = Event::new("POST", "/charges")
+        .json_body(&body())
+        .request("req-unrecorded");
+    let failed = call(request, |r| create_charge::handle(&qbit, &store, r)).await;
+    assert_eq!(failed.status, 503, "{}", failed.text);
+    assert!(!failed.text.contains("accessToken"), "{}", failed.text);
+    assert_eq!(world.sandbox.state().calls_to(CHARGES), 1);
+    assert_eq!(world.item_count().await, 0);
 }

@@ -466,6 +466,7 @@ async fn a_retried_claim_of_our_own_is_still_ours() {
         lease_expires_at: now_ms() + 10_000,
         verify_amount: None,
         request_id: "r".into(),
+        caller: shared::http::Caller::unauthenticated(),
         now_ms: now_ms(),
     };
     assert_eq!(store.claim(&claim).await.unwrap(), ClaimOutcome::Claimed);
@@ -642,6 +643,7 @@ async fn a_lease_just_over_by_our_clock_is_still_in_progress() {
         lease_expires_at: now_ms() - 1_000,
         verify_amount: None,
         request_id: "req-other".into(),
+        caller: shared::http::Caller::unauthenticated(),
         now_ms: now_ms() - 10_000,
     };
     assert_eq!(
@@ -676,6 +678,7 @@ async fn a_resent_mark_of_a_dead_claim_is_still_ours() {
         lease_expires_at: now_ms() - 60_000,
         verify_amount: None,
         request_id: "r".into(),
+        caller: shared::http::Caller::unauthenticated(),
         now_ms: now_ms() - 70_000,
     };
     assert_eq!(store.claim(&dead).await.unwrap(), ClaimOutcome::Claimed);
@@ -694,4 +697,99 @@ async fn a_resent_mark_of_a_dead_claim_is_still_ours() {
         store.get(&serial).await.unwrap().unwrap().status,
         TransferStatus::Unknown
     );
+}
+
+/// Who moved points: the record a real transfer writes names the amount
+/// and the IAM caller API Gateway verified, attribute for attribute.
+#[tokio::test]
+async fn the_record_names_the_amount_and_who_asked() {
+    use aws_sdk_dynamodb::types::AttributeValue::{N, S};
+    let world = World::start().await;
+    let order = order(&world).await;
+    let serial = order["serial_id"].as_str().unwrap();
+    let before = now_ms();
+    let request = Event::new("POST", "/debox/transfers")
+        .caller("arn:aws:iam::210987654321:role/payouts", "210987654321")
+        .json_body(&transfer_body(&order))
+        .request("req-who");
+    let answer = world.invoke(Function::DeboxTransfer, request).await;
+    assert_eq!(answer.status, 200, "{}", answer.text);
+    let after = now_ms();
+
+    let item = world.item(&format!("transfer#{serial}")).await.unwrap();
+    let number = |name: &str| item[name].as_n().unwrap().parse::<u64>().unwrap();
+    let claim_id = item["claim_id"].as_s().unwrap().clone();
+    assert!(
+        claim_id.len() == 32 && claim_id.bytes().all(|b| b.is_ascii_hexdigit()),
+        "{claim_id}"
+    );
+    let (created, updated, lease) = (
+        number("created_at"),
+        number("updated_at"),
+        number("lease_expires_at"),
+    );
+    assert!(before <= created && created <= updated && updated <= after);
+    assert!(
+        before + 15_000 <= lease && lease <= after + 15_000,
+        "{lease}"
+    );
+    let expected: std::collections::HashMap<String, _> = [
+        ("pk", S(format!("transfer#{serial}"))),
+        ("kind", S("transfer".into())),
+        ("serial_id", S(serial.into())),
+        ("status", S("succeeded".into())),
+        ("claim_id", S(claim_id)),
+        ("lease_expires_at", N(lease.to_string())),
+        ("verify_amount", S("10.5".into())),
+        ("amount", S("10.5".into())),
+        ("request_id", S("req-who".into())),
+        (
+            "caller_arn",
+            S("arn:aws:iam::210987654321:role/payouts".into()),
+        ),
+        ("caller_account", S("210987654321".into())),
+        ("created_at", N(created.to_string())),
+        ("updated_at", N(updated.to_string())),
+        (
+            "expires_at",
+            N((created / 1000 + 90 * 24 * 3600).to_string()),
+        ),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_string(), v))
+    .collect();
+    assert_eq!(item, expected);
+
+    let stored = record(&world, &order["serial_id"]).await.unwrap();
+    assert_eq!(
+        stored.caller,
+        Some(shared::http::Caller::new(
+            "arn:aws:iam::210987654321:role/payouts",
+            "210987654321"
+        ))
+    );
+    assert_eq!(stored.amount.as_deref(), Some("10.5"));
+}
+
+/// A request without an IAM identity (only a local run can send one) is
+/// recorded as `unauthenticated`, never as nobody.
+#[tokio::test]
+async fn a_request_with_no_identity_is_recorded_unauthenticated() {
+    let world = World::start().await;
+    let order = order(&world).await;
+    let request = Event::new("POST", "/debox/transfers")
+        .without_caller()
+        .json_body(&transfer_body(&order))
+        .request("req-anon");
+    let answer = world.invoke(Function::DeboxTransfer, request).await;
+    assert_eq!(answer.status, 200, "{}", answer.text);
+    let item = world
+        .item(&format!(
+            "transfer#{}",
+            order["serial_id"].as_str().unwrap()
+        ))
+        .await
+        .unwrap();
+    assert_eq!(item["caller_arn"].as_s().unwrap(), "unauthenticated");
+    assert_eq!(item["caller_account"].as_s().unwrap(), "unauthenticated");
 }

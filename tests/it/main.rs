@@ -7,12 +7,14 @@
 //! with, for example, `cargo test -p bundle-tests --test it debox_transfer::`
 //! once `MOTO_ENDPOINT` is set.
 
+mod admin;
 mod binaries;
 mod create_charge;
 mod create_charge_idempotency;
 mod debox_order;
 mod debox_transfer;
 mod list_charges;
+mod log_levels;
 mod qbit_upstream;
 mod qbit_webhook;
 mod sandbox_debox;

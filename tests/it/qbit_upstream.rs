@@ -16,7 +16,8 @@ async fn create(qbit: &QbitClient) -> Answer {
     let request = Event::new("POST", "/charges")
         .json_body(&body)
         .request("req-up");
-    let store = bundle_tests::keyless_store().await;
+    // No Idempotency-Key, but a charge Qbit creates is recorded.
+    let store = bundle_tests::fresh_store().await;
     call(request, |r| create_charge::handle(qbit, &store, r)).await
 }
 

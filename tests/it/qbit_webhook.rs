@@ -1,9 +1,11 @@
 //! `qbit-webhook` against moto's DynamoDB, with events signed as the
-//! sandbox signs them: forged events are refused, real ones recorded once.
+//! sandbox signs them: forged events are refused, real ones recorded once,
+//! applied only to a charge create-charge recorded (with its amount and
+//! currency), and otherwise kept as unmatched.
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
-use bundle_tests::{Answer, Event, Function, World, call, secret_json};
+use bundle_tests::{Answer, CALLER_ACCOUNT, CALLER_ARN, Event, Function, World, call, secret_json};
 use sandbox::webhooks::SigningKey;
 use serde_json::{Value, json};
 use shared::table::DynamoStore;
@@ -46,9 +48,27 @@ fn text(
         .unwrap_or_else(|_| format!("{:?}", value.as_bool().unwrap()))
 }
 
-/// A charge at Qbit, paid: its id and the signed `charge.succeeded` event.
+/// An item as JSON: strings and numbers as their text, booleans as such,
+/// for exact comparisons.
+fn flat(
+    item: &std::collections::HashMap<String, aws_sdk_dynamodb::types::AttributeValue>,
+) -> Value {
+    item.iter()
+        .map(|(name, value)| {
+            let value = match value.as_bool() {
+                Ok(b) => json!(b),
+                Err(_) => json!(text(item, name)),
+            };
+            (name.clone(), value)
+        })
+        .collect::<serde_json::Map<_, _>>()
+        .into()
+}
+
+/// A charge created through create-charge, paid at Qbit: its id and the
+/// signed `charge.succeeded` event.
 async fn paid_charge(world: &World, amount: u64, order: &str) -> (String, sandbox::SignedEvent) {
-    let charge = world.charge_at_qbit(amount, order).await;
+    let charge = world.create_charge(amount, "USD", order).await;
     let event = world
         .sandbox
         .state()
@@ -83,20 +103,29 @@ async fn a_valid_event_is_recorded_and_moves_the_charge() {
     assert_eq!(text(&recorded, "applied"), "true");
     assert!(recorded.contains_key("expires_at"));
 
-    let state = world
-        .item(&format!("charge#{charge}"))
-        .await
-        .expect("charge item");
-    assert_eq!(text(&state, "status"), "succeeded");
-    assert_eq!(text(&state, "paid"), "true");
-    assert_eq!(text(&state, "amount"), "1000");
-    assert_eq!(text(&state, "currency"), "USD");
-    assert_eq!(text(&state, "external_order_id"), "order-42");
-    assert_eq!(text(&state, "last_event_id"), event.id);
+    let state = flat(
+        &world
+            .item(&format!("charge#{charge}"))
+            .await
+            .expect("charge item"),
+    );
     let sent: Value = serde_json::from_str(&event.body).unwrap();
+    let created_at: u64 = state["created_at"].as_str().unwrap().parse().unwrap();
+    let updated_at: u64 = state["updated_at"].as_str().unwrap().parse().unwrap();
+    assert!(updated_at >= created_at, "{state}");
+    // As create-charge recorded it, moved by the event: status, paid, the
+    // event, its rank.
     assert_eq!(
-        text(&state, "last_event_at"),
-        sent["createdAt"].as_str().unwrap()
+        state,
+        json!({
+            "pk": format!("charge#{charge}"), "kind": "charge", "charge_id": charge,
+            "status": "succeeded", "paid": true, "amount": "1000", "currency": "USD",
+            "external_order_id": "order-42", "created_at": created_at.to_string(),
+            "request_id": "req-create-charge", "caller_arn": CALLER_ARN,
+            "caller_account": CALLER_ACCOUNT, "status_rank": "2",
+            "updated_at": updated_at.to_string(), "last_event_id": event.id,
+            "last_event_at": sent["createdAt"], "last_event_at_ms": text(&recorded, "created_at_ms"),
+        })
     );
     assert_eq!(world.item_count().await, 2);
 }
@@ -129,7 +158,7 @@ async fn a_duplicate_delivery_is_acknowledged_and_changes_nothing() {
 #[tokio::test]
 async fn forged_or_unsigned_events_are_401_and_nothing_is_written() {
     let world = World::start().await;
-    let (_, event) = paid_charge(&world, 500, "o").await;
+    let (charge, event) = paid_charge(&world, 500, "o").await;
     let tampered = event.body.replace("\"amount\":500", "\"amount\":5");
     assert_ne!(tampered, event.body);
     let other_key = SigningKey::new(None).unwrap().sign(event.body.as_bytes());
@@ -162,7 +191,14 @@ async fn forged_or_unsigned_events_are_401_and_nothing_is_written() {
         assert_eq!(answer.status, 401, "{what}: {}", answer.text);
         assert_eq!(answer.json()["type"], "authentication_error", "{what}");
     }
-    assert_eq!(world.item_count().await, 0, "nothing recorded");
+    assert_eq!(world.item_count().await, 1, "nothing but the charge");
+    assert_eq!(
+        text(
+            &world.item(&format!("charge#{charge}")).await.unwrap(),
+            "status"
+        ),
+        "pending"
+    );
 }
 
 #[tokio::test]
@@ -195,7 +231,7 @@ async fn a_base64_encoded_body_is_verified_after_decoding() {
 #[tokio::test]
 async fn an_older_event_arriving_late_does_not_roll_the_charge_back() {
     let world = World::start().await;
-    let charge = world.charge_at_qbit(900, "o").await;
+    let charge = world.create_charge(900, "USD", "o").await;
     let succeeded = world
         .sandbox
         .state()
@@ -249,7 +285,8 @@ async fn a_store_failure_is_503_and_the_retry_is_processed_not_a_duplicate() {
     let failed = deliver_with(&world, &down, &event.body, Some(&event.signature)).await;
     assert_eq!(failed.status, 503, "{}", failed.text);
     assert_eq!(failed.json()["type"], "api_error");
-    assert_eq!(world.item_count().await, 0);
+    assert_eq!(world.item_count().await, 1, "the charge alone");
+    assert_eq!(world.item(&format!("event#{}", event.id)).await, None);
 
     // Qbit delivers again once the store is back.
     ok(
@@ -274,14 +311,21 @@ async fn a_secret_without_the_public_key_is_500_and_nothing_is_written() {
         .unwrap()
         .remove("qbit_webhook_public_key");
     world.put_secret(secret.to_string()).await;
-    let (_, event) = paid_charge(&world, 1, "o").await;
+    let (charge, event) = paid_charge(&world, 1, "o").await;
     let answer = deliver(&world, &event.body, Some(&event.signature)).await;
     assert_eq!(answer.status, 500, "{}", answer.text);
     assert_eq!(
         answer.json()["message"],
         "the payments secret has no qbit_webhook_public_key"
     );
-    assert_eq!(world.item_count().await, 0);
+    assert_eq!(world.item_count().await, 1, "the charge alone");
+    assert_eq!(
+        text(
+            &world.item(&format!("charge#{charge}")).await.unwrap(),
+            "status"
+        ),
+        "pending"
+    );
 }
 
 /// `events/qbit-webhook.json` was signed by `openssl dgst -sha256 -sign`
@@ -289,6 +333,8 @@ async fn a_secret_without_the_public_key_is_500_and_nothing_is_written() {
 #[tokio::test]
 async fn the_sample_event_signed_by_openssl_verifies() {
     let world = World::start().await;
+    // The sample is about ch_1, 1000 USD: recorded as create-charge would.
+    world.record_charge("ch_1", 1000, "USD", "order-42").await;
     let request = Event::file("qbit-webhook.json").request("r");
     let answer = world.invoke(Function::QbitWebhook, request).await;
     ok(&answer, false);
@@ -317,6 +363,7 @@ fn signed_event(
 #[tokio::test]
 async fn an_event_time_with_a_utc_offset_is_read() {
     let world = World::start().await;
+    world.record_charge("ch_offset", 1000, "USD", "o-1").await;
     let (body, signature) = signed_event(
         &world,
         "evt_offset",
@@ -333,6 +380,7 @@ async fn an_event_time_with_a_utc_offset_is_read() {
 #[tokio::test]
 async fn the_offset_decides_which_event_is_newer() {
     let world = World::start().await;
+    world.record_charge("ch_1", 1000, "USD", "o-1").await;
     let deliver_event = |id: &'static str, at: &'static str| {
         let world = &world;
         async move {
@@ -547,4 +595,193 @@ async fn a_failed_secret_read_is_not_retried_on_every_request() {
         "invalidate() reads again"
     );
     assert_eq!(world.item_count().await, 0);
+}
+
+/// A hand-built, signed `charge.succeeded` about `charge` for `amount`
+/// `currency`.
+fn signed_event_for(
+    world: &World,
+    id: &str,
+    charge: &str,
+    amount: u64,
+    currency: &str,
+) -> (String, String) {
+    let body = json!({"id": id, "object": "event", "type": "charge.succeeded",
+                      "createdAt": "2026-11-21T10:00:00.000Z",
+                      "data": {"object": {"id": charge, "object": "charge", "status": "succeeded", "paid": true,
+                                          "amount": amount, "currency": currency, "externalOrderId": "o-1"}}})
+    .to_string();
+    let signature = world.sandbox.state().webhook_key.sign(body.as_bytes());
+    (body, signature)
+}
+
+/// The `event#` item of an unmatched event, as it must be: no TTL, the
+/// body exactly as received.
+fn unmatched_item(
+    item: &std::collections::HashMap<String, aws_sdk_dynamodb::types::AttributeValue>,
+    body: &str,
+    reason: &str,
+    detail: &str,
+) -> Value {
+    let sent: Value = serde_json::from_str(body).unwrap();
+    let charge = &sent["data"]["object"];
+    let received_at: u64 = text(item, "received_at").parse().unwrap();
+    assert!(received_at.abs_diff(bundle_tests::now_ms()) < 60_000);
+    json!({
+        "pk": format!("event#{}", sent["id"].as_str().unwrap()), "kind": "event",
+        "event_id": sent["id"], "event_type": sent["type"], "created_at": sent["createdAt"],
+        "created_at_ms": text(item, "created_at_ms"), "received_at": received_at.to_string(),
+        "applied": false, "charge_id": charge["id"], "unmatched": reason,
+        "unmatched_detail": detail, "event_amount": charge["amount"].to_string(),
+        "event_currency": charge["currency"], "body": body,
+    })
+}
+
+/// Another merchant's charge at Qbit (made straight at Qbit, never through
+/// create-charge), paid: its genuine signed event marks nothing paid here.
+#[tokio::test]
+async fn a_signed_event_for_a_charge_never_created_here_is_kept_unmatched() {
+    let world = World::start().await;
+    let charge = world.charge_at_qbit(500, "their-order").await;
+    let event = world
+        .sandbox
+        .state()
+        .settle_charge(&charge, "charge.succeeded")
+        .unwrap();
+
+    ok(
+        &deliver(&world, &event.body, Some(&event.signature)).await,
+        false,
+    );
+    assert_eq!(world.item(&format!("charge#{charge}")).await, None);
+    let kept = world
+        .item(&format!("event#{}", event.id))
+        .await
+        .expect("the event is kept");
+    let detail = format!("no charge {charge} was recorded by create-charge");
+    assert_eq!(
+        flat(&kept),
+        unmatched_item(&kept, &event.body, "unknown_charge", &detail)
+    );
+    assert_eq!(world.item_count().await, 1);
+
+    // Qbit delivers it again: a duplicate, nothing changes.
+    ok(
+        &deliver(&world, &event.body, Some(&event.signature)).await,
+        true,
+    );
+    assert_eq!(
+        world.item(&format!("event#{}", event.id)).await.as_ref(),
+        Some(&kept)
+    );
+    assert_eq!(world.item_count().await, 1);
+}
+
+#[tokio::test]
+async fn an_event_with_another_amount_or_currency_changes_nothing_and_is_kept_unmatched() {
+    let world = World::start().await;
+    let charge = world.create_charge(1000, "USD", "order-42").await;
+    let recorded = world.item(&format!("charge#{charge}")).await.unwrap();
+    let cases = [
+        (
+            "evt_amount",
+            999,
+            "USD",
+            "amount_mismatch",
+            "event says 999 USD, charge recorded 1000 USD",
+        ),
+        (
+            "evt_currency",
+            1000,
+            "EUR",
+            "currency_mismatch",
+            "event says 1000 EUR, charge recorded 1000 USD",
+        ),
+    ];
+    for (id, amount, currency, reason, detail) in cases {
+        let (body, signature) = signed_event_for(&world, id, &charge, amount, currency);
+        ok(&deliver(&world, &body, Some(&signature)).await, false);
+        let kept = world.item(&format!("event#{id}")).await.expect("kept");
+        assert_eq!(flat(&kept), unmatched_item(&kept, &body, reason, detail));
+        ok(&deliver(&world, &body, Some(&signature)).await, true);
+    }
+    assert_eq!(
+        world.item(&format!("charge#{charge}")).await.as_ref(),
+        Some(&recorded),
+        "the charge is as create-charge recorded it"
+    );
+    assert_eq!(world.item_count().await, 3);
+
+    // The event Qbit really sends for it still applies.
+    let paid = world
+        .sandbox
+        .state()
+        .settle_charge(&charge, "charge.succeeded")
+        .unwrap();
+    ok(
+        &deliver(&world, &paid.body, Some(&paid.signature)).await,
+        false,
+    );
+    let state = world.item(&format!("charge#{charge}")).await.unwrap();
+    assert_eq!(text(&state, "status"), "succeeded");
+    assert_eq!(text(&state, "last_event_id"), paid.id);
+}
+
+/// A `charge#` item the webhook wrote before create-charge recorded charges
+/// (made by an event, with no request id): not a charge this bundle
+/// created, so events about it apply to nothing.
+#[tokio::test]
+async fn a_charge_item_made_by_an_event_is_not_ours() {
+    use aws_sdk_dynamodb::types::AttributeValue::{Bool, N, S};
+    let world = World::start().await;
+    world
+        .dynamo
+        .put_item()
+        .table_name(&world.table)
+        .item("pk", S("charge#ch_old".into()))
+        .item("kind", S("charge".into()))
+        .item("charge_id", S("ch_old".into()))
+        .item("status", S("pending".into()))
+        .item("paid", Bool(false))
+        .item("amount", N("1000".into()))
+        .item("currency", S("USD".into()))
+        .item("external_order_id", S("o-1".into()))
+        .item("status_rank", N("0".into()))
+        .item("last_event_at_ms", N("0".into()))
+        .send()
+        .await
+        .unwrap();
+    let before = world.item("charge#ch_old").await;
+    let (body, signature) = signed_event_for(&world, "evt_old", "ch_old", 1000, "USD");
+    ok(&deliver(&world, &body, Some(&signature)).await, false);
+    assert_eq!(world.item("charge#ch_old").await, before);
+    let kept = world.item("event#evt_old").await.unwrap();
+    assert_eq!(text(&kept, "unmatched"), "unknown_charge");
+}
+
+/// A charge just recorded has had no event: Qbit's `charge.pending`, the
+/// rank it was recorded with, applies to it.
+#[tokio::test]
+async fn a_pending_event_applies_to_a_charge_just_created() {
+    let world = World::start().await;
+    let charge = world.create_charge(300, "USD", "o").await;
+    let pending = world
+        .sandbox
+        .state()
+        .settle_charge(&charge, "charge.pending")
+        .unwrap();
+    ok(
+        &deliver(&world, &pending.body, Some(&pending.signature)).await,
+        false,
+    );
+    let state = world.item(&format!("charge#{charge}")).await.unwrap();
+    assert_eq!(text(&state, "status"), "pending");
+    assert_eq!(text(&state, "last_event_id"), pending.id);
+    assert_eq!(
+        text(
+            &world.item(&format!("event#{}", pending.id)).await.unwrap(),
+            "applied"
+        ),
+        "true"
+    );
 }

@@ -516,3 +516,49 @@ impl Answer {
         self.headers.get(name).and_then(|v| v.to_str().ok())
     }
 }
+
+/// Charges as the webhook must find them: created through create-charge,
+/// or recorded the way create-charge records them.
+impl World {
+    /// A charge created through `create-charge` (no Idempotency-Key), as the
+    /// merchant's backend creates one: its id. Qbit holds it, and it is
+    /// recorded as `charge#<id>`.
+    pub async fn create_charge(&self, amount: u64, currency: &str, order: &str) -> String {
+        let request = Event::new("POST", "/charges")
+            .json_body(&json!({"amount": amount, "currency": currency, "externalOrderId": order}))
+            .request("req-create-charge");
+        let answer = self.invoke(Function::CreateCharge, request).await;
+        assert_eq!(answer.status, 200, "create-charge: {}", answer.text);
+        answer.json()["charge"]["id"].as_str().unwrap().to_string()
+    }
+
+    /// `charge#<id>` recorded through the charge flow's store exactly as
+    /// create-charge records it (for events built by hand about a charge
+    /// Qbit never held), asked by [`CALLER_ARN`] in request `req-seeded`.
+    pub async fn record_charge(&self, id: &str, amount: u64, currency: &str, order: &str) {
+        use shared::charge::{ChargeRecord, ChargeStore};
+        self.store()
+            .record_charge(&ChargeRecord {
+                charge_id: id.to_string(),
+                amount,
+                currency: currency.to_string(),
+                external_order_id: order.to_string(),
+                created_at: now_ms(),
+                request_id: "req-seeded".to_string(),
+                caller: shared::http::Caller::new(CALLER_ARN, CALLER_ACCOUNT),
+            })
+            .await
+            .expect("moto records the charge");
+    }
+}
+
+/// The store on a new table of its own in moto, for a test that calls
+/// create-charge without a [`World`]: even without an Idempotency-Key, the
+/// charge Qbit creates is recorded there.
+pub async fn fresh_store() -> DynamoStore {
+    let sdk = aws_config(&moto_endpoint()).await;
+    let dynamo = aws_sdk_dynamodb::Client::new(&sdk);
+    let table = unique("payments");
+    create_table(&dynamo, &table).await;
+    DynamoStore::new(dynamo, table)
+}

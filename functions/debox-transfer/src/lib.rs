@@ -1,11 +1,12 @@
 //! `POST /debox/transfers`: parse the body, prepare DeBox's request, and
 //! send it at most once per `serial_id` through the transfer flow
-//! (`shared::transfer`, which explains how).
+//! (`shared::transfer`, which explains how), recording who asked (the IAM
+//! caller API Gateway verified).
 
 use lambda_http::{Body, Request, Response};
 use serde::Deserialize;
 use shared::debox::{Amount, DeboxClient, SerialId, Transfer, TransferToken};
-use shared::http::{invocation_deadline, json_body, request_id, respond};
+use shared::http::{Caller, invocation_deadline, json_body, request_id, respond};
 use shared::now_ms;
 use shared::transfer::{EmfReport, TransferStore, run};
 
@@ -27,6 +28,7 @@ pub async fn handle<S: TransferStore>(
     req: Request,
 ) -> Response<Body> {
     let request_id = request_id(&req);
+    let caller = Caller::of(&req);
     let result = async {
         let body: TransferBody = json_body(&req)?;
         let transfer = Transfer {
@@ -36,9 +38,15 @@ pub async fn handle<S: TransferStore>(
         };
         let deadline = invocation_deadline(&req, now_ms());
         let call = debox.prepare_transfer(&transfer).await?;
-        run(store, &EmfReport, &transfer, deadline, &request_id, || {
-            debox.send_transfer(call)
-        })
+        run(
+            store,
+            &EmfReport,
+            &transfer,
+            deadline,
+            &request_id,
+            &caller,
+            || debox.send_transfer(call),
+        )
         .await
     }
     .await;

@@ -1,9 +1,13 @@
-//! Idempotency keys on the table, through the real SDK.
+//! Idempotency keys and charge records on the table, through the real SDK.
 
-use aws_sdk_dynamodb::types::ReturnValuesOnConditionCheckFailure;
+use aws_sdk_dynamodb::types::{AttributeValue, ReturnValuesOnConditionCheckFailure};
 
 use super::IdempotencyKey;
-use super::store::{KEY_RETENTION_SECS, KeyClaim, KeyRecord, KeyState, KeyStore};
+use super::store::{
+    CREATED_RANK, CREATED_STATUS, ChargeRecord, ChargeStore, KEY_RETENTION_SECS, KeyClaim,
+    KeyRecord, KeyState, KeyStore,
+};
+use crate::http::Caller;
 use crate::table::{
     DynamoStore, Item, StoreUnavailable, TTL_ATTRIBUTE, lease_cutoff, n, put_refused, s,
     unavailable,
@@ -35,6 +39,7 @@ impl KeyStore for DynamoStore {
         key: &IdempotencyKey,
         fingerprint: &str,
         claim_id: &str,
+        caller: &Caller,
         lease_ends: u64,
         now_ms: u64,
     ) -> Result<KeyClaim, StoreUnavailable> {
@@ -47,6 +52,8 @@ impl KeyStore for DynamoStore {
             .item("fingerprint", s(fingerprint))
             .item("status", s("in_progress"))
             .item("claim_id", s(claim_id))
+            .item("caller_arn", s(caller.arn()))
+            .item("caller_account", s(caller.account()))
             .item("lease_expires_at", n(lease_ends))
             .item("created_at", n(now_ms))
             .item(TTL_ATTRIBUTE, n(now_ms / 1000 + KEY_RETENTION_SECS))
@@ -122,5 +129,47 @@ impl KeyStore for DynamoStore {
             .await
             .map(|_| ())
             .map_err(unavailable)
+    }
+}
+
+impl ChargeStore for DynamoStore {
+    async fn record_charge(&self, charge: &ChargeRecord) -> Result<(), StoreUnavailable> {
+        let result = self
+            .client()
+            .put_item()
+            .table_name(self.table())
+            .item("pk", s(format!("charge#{}", charge.charge_id)))
+            .item("kind", s("charge"))
+            .item("charge_id", s(&charge.charge_id))
+            .item("status", s(CREATED_STATUS))
+            .item("paid", AttributeValue::Bool(false))
+            .item("amount", n(charge.amount))
+            .item("currency", s(&charge.currency))
+            .item("external_order_id", s(&charge.external_order_id))
+            .item("created_at", n(charge.created_at))
+            .item("request_id", s(&charge.request_id))
+            .item("caller_arn", s(charge.caller.arn()))
+            .item("caller_account", s(charge.caller.account()))
+            .item("status_rank", n(u64::from(CREATED_RANK)))
+            .item("updated_at", n(charge.created_at))
+            // Never over a record of this id: an event may have moved it.
+            .condition_expression("attribute_not_exists(pk)")
+            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
+            .send()
+            .await;
+        let Err(error) = result else {
+            return Ok(());
+        };
+        let old = put_refused(error)?;
+        let by = old
+            .as_ref()
+            .and_then(|item| item.get("request_id"))
+            .and_then(|v| v.as_s().ok());
+        // Our own write resent by the SDK after a lost reply: nothing to say.
+        if by != Some(&charge.request_id) {
+            tracing::warn!(charge_id = %charge.charge_id, recorded_by = by.map(String::as_str).unwrap_or(""),
+                "charge already recorded by another request; kept as it was");
+        }
+        Ok(())
     }
 }

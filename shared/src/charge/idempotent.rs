@@ -3,7 +3,8 @@
 //! first answer (`idempotent-replayed: true`) without calling Qbit; the same
 //! key with another body, or while the first request is still running, is
 //! 409. Only the answers of a charge call Qbit may have executed are kept;
-//! one that provably never reached Qbit's charge logic gives the key back,
+//! one that provably never reached Qbit's charge logic, or whose charge
+//! could not be recorded (and so was handed to no one), gives the key back,
 //! so its retry runs.
 
 use std::future::Future;
@@ -11,10 +12,11 @@ use std::future::Future;
 use http::{HeaderName, HeaderValue, StatusCode};
 use serde::Serialize;
 
+use super::create::CreateError;
 use super::store::{KeyClaim, KeyState, KeyStore, MAX_KEPT_ANSWER_BYTES};
 use super::{IdempotencyKey, fingerprint};
 use crate::ApiError;
-use crate::http::Reply;
+use crate::http::{Caller, Reply};
 use crate::now_ms;
 use crate::qbit::CallError;
 use crate::table::new_claim_id;
@@ -27,24 +29,26 @@ pub fn body_fingerprint<T: Serialize>(parsed: &T) -> Result<String, ApiError> {
     Ok(fingerprint(&canonical))
 }
 
-/// Run `call` once for `key`: claim the key (its lease ends at `deadline`),
-/// make the call, and keep or release the key by what the call says about
-/// Qbit; or answer from what the key already holds, without calling.
+/// Run `call` once for `key`: claim the key for `caller` (its lease ends
+/// at `deadline`), make the call, and keep or release the key by what the
+/// call says about Qbit; or answer from what the key already holds,
+/// without calling.
 pub async fn once<S, F, Fut>(
     store: &S,
     key: &IdempotencyKey,
     fingerprint: &str,
+    caller: &Caller,
     deadline: u64,
     call: F,
 ) -> Result<Reply, ApiError>
 where
     S: KeyStore,
     F: FnOnce() -> Fut,
-    Fut: Future<Output = Result<Reply, CallError>>,
+    Fut: Future<Output = Result<Reply, CreateError>>,
 {
     let claim_id = new_claim_id();
     match store
-        .claim_key(key, fingerprint, &claim_id, deadline, now_ms())
+        .claim_key(key, fingerprint, &claim_id, caller, deadline, now_ms())
         .await?
     {
         KeyClaim::Taken(record) if record.fingerprint != fingerprint => Err(ApiError::new(
@@ -72,17 +76,22 @@ where
                     let (status, body) = keepable(reply.status(), reply.body());
                     store.complete_key(key, &claim_id, status, &body).await
                 }
-                Err(CallError::MayHaveActed(error)) => {
+                Err(CreateError::Call(CallError::MayHaveActed(error))) => {
                     let (status, body) = keepable(error.status(), &error.to_json());
                     store.complete_key(key, &claim_id, status, &body).await
                 }
                 // Qbit's charge logic never saw it: the key stays free.
-                Err(CallError::NotReached(_)) => store.release_key(key, &claim_id).await,
+                Err(CreateError::Call(CallError::NotReached(_))) => {
+                    store.release_key(key, &claim_id).await
+                }
+                // Qbit holds a charge no one was handed: the retry makes a
+                // new one, recorded (see `create.rs`).
+                Err(CreateError::NotRecorded(_)) => store.release_key(key, &claim_id).await,
             };
             if let Err(e) = kept {
                 tracing::error!(error = %e, "idempotency key not updated; a retry with this key gets 409 until its lease ends");
             }
-            result.map_err(CallError::into_api_error)
+            result.map_err(CreateError::into_api_error)
         }
     }
 }
@@ -124,16 +133,35 @@ mod tests {
         keys: &MemoryKeys,
         calls: &AtomicU32,
         print: &str,
-        answer: Result<Reply, CallError>,
+        answer: Result<Reply, CreateError>,
     ) -> Result<Reply, ApiError> {
-        once(keys, &key("k"), print, now_ms() + 10_000, || async {
-            calls.fetch_add(1, Ordering::SeqCst);
-            answer
-        })
+        once(
+            keys,
+            &key("k"),
+            print,
+            &caller(),
+            now_ms() + 10_000,
+            || async {
+                calls.fetch_add(1, Ordering::SeqCst);
+                answer
+            },
+        )
         .await
     }
 
-    fn created() -> Result<Reply, CallError> {
+    fn caller() -> Caller {
+        Caller::new("arn:aws:iam::123456789012:user/m", "123456789012")
+    }
+
+    fn not_reached(error: ApiError) -> Result<Reply, CreateError> {
+        Err(CreateError::Call(CallError::NotReached(error)))
+    }
+
+    fn may_have_acted(error: ApiError) -> Result<Reply, CreateError> {
+        Err(CreateError::Call(CallError::MayHaveActed(error)))
+    }
+
+    fn created() -> Result<Reply, CreateError> {
         Ok(Reply::raw_json(r#"{"charge":{"id":"ch_1"}}"#.into()))
     }
 
@@ -142,6 +170,7 @@ mod tests {
         let (keys, calls) = (MemoryKeys::default(), AtomicU32::new(0));
         let first = attempt(&keys, &calls, "p", created()).await.unwrap();
         assert_eq!(first.status(), 200);
+        assert_eq!(keys.caller(&key("k")), Some(caller()));
         let again = attempt(&keys, &calls, "p", created()).await.unwrap();
         assert_eq!(again.body(), first.body());
         assert_eq!(again.status(), 200);
@@ -158,7 +187,14 @@ mod tests {
 
         let running = MemoryKeys::default();
         running
-            .claim_key(&key("k"), "p", "first", now_ms() + 10_000, now_ms())
+            .claim_key(
+                &key("k"),
+                "p",
+                "first",
+                &caller(),
+                now_ms() + 10_000,
+                now_ms(),
+            )
             .await
             .unwrap();
         let busy = attempt(&running, &calls, "p", created()).await.unwrap_err();
@@ -171,7 +207,7 @@ mod tests {
     async fn a_call_that_never_reached_qbit_releases_the_key() {
         let (keys, calls) = (MemoryKeys::default(), AtomicU32::new(0));
         let limited = ApiError::new(StatusCode::TOO_MANY_REQUESTS, "slow down");
-        let first = attempt(&keys, &calls, "p", Err(CallError::NotReached(limited)))
+        let first = attempt(&keys, &calls, "p", not_reached(limited))
             .await
             .unwrap_err();
         assert_eq!(first.status(), 429);
@@ -185,13 +221,32 @@ mod tests {
     async fn a_call_qbit_may_have_acted_on_is_kept_and_replayed() {
         let (keys, calls) = (MemoryKeys::default(), AtomicU32::new(0));
         let lost = ApiError::new(StatusCode::BAD_GATEWAY, "lost");
-        let first = attempt(&keys, &calls, "p", Err(CallError::MayHaveActed(lost)))
+        let first = attempt(&keys, &calls, "p", may_have_acted(lost))
             .await
             .unwrap_err();
         let replay = attempt(&keys, &calls, "p", created()).await.unwrap();
         assert_eq!(replay.status(), 502);
         assert_eq!(replay.body(), first.to_json());
         assert_eq!(calls.load(Ordering::SeqCst), 1);
+    }
+
+    #[tokio::test]
+    async fn a_charge_that_could_not_be_recorded_releases_the_key() {
+        let (keys, calls) = (MemoryKeys::default(), AtomicU32::new(0));
+        let unrecorded = ApiError::unavailable("created but not recorded");
+        let first = attempt(
+            &keys,
+            &calls,
+            "p",
+            Err(CreateError::NotRecorded(unrecorded)),
+        )
+        .await
+        .unwrap_err();
+        assert_eq!(first.status(), 503);
+        assert_eq!(keys.record(&key("k")), None);
+        let retry = attempt(&keys, &calls, "p", created()).await.unwrap();
+        assert_eq!(retry.status(), 200);
+        assert_eq!(calls.load(Ordering::SeqCst), 2);
     }
 
     #[test]

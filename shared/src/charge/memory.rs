@@ -1,16 +1,22 @@
-//! Idempotency keys in memory, with the table's semantics, for unit tests of
-//! the flow. Never used to prove a feature: that is moto's job.
+//! Idempotency keys and charge records in memory, with the table's
+//! semantics, for unit tests of the flow. Never used to prove a feature:
+//! that is moto's job.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use super::IdempotencyKey;
-use super::store::{KEY_RETENTION_SECS, KeyClaim, KeyRecord, KeyState, KeyStore};
+use super::store::{
+    ChargeRecord, ChargeStore, KEY_RETENTION_SECS, KeyClaim, KeyRecord, KeyState, KeyStore,
+};
+use crate::http::Caller;
 use crate::table::{StoreUnavailable, lease_is_over};
 
 struct Held {
     record: KeyRecord,
     claim_id: String,
+    caller: Caller,
     lease_ends: u64,
     expires_at_s: u64,
 }
@@ -29,6 +35,11 @@ impl MemoryKeys {
     pub fn record(&self, key: &IdempotencyKey) -> Option<KeyRecord> {
         self.keys().get(key.as_str()).map(|h| h.record.clone())
     }
+
+    /// Who claimed the key, if anyone (for assertions).
+    pub fn caller(&self, key: &IdempotencyKey) -> Option<Caller> {
+        self.keys().get(key.as_str()).map(|h| h.caller.clone())
+    }
 }
 
 impl KeyStore for MemoryKeys {
@@ -37,6 +48,7 @@ impl KeyStore for MemoryKeys {
         key: &IdempotencyKey,
         fingerprint: &str,
         claim_id: &str,
+        caller: &Caller,
         lease_ends: u64,
         now_ms: u64,
     ) -> Result<KeyClaim, StoreUnavailable> {
@@ -60,6 +72,7 @@ impl KeyStore for MemoryKeys {
                     state: KeyState::InProgress,
                 },
                 claim_id: claim_id.to_string(),
+                caller: caller.clone(),
                 lease_ends,
                 expires_at_s: now_ms / 1000 + KEY_RETENTION_SECS,
             },
@@ -101,5 +114,34 @@ impl KeyStore for MemoryKeys {
             }
             _ => Err(StoreUnavailable("the claim is no longer ours".into())),
         }
+    }
+}
+
+/// Charge records in memory: the first record of an id stays.
+#[derive(Default)]
+pub struct MemoryCharges {
+    charges: Mutex<HashMap<String, ChargeRecord>>,
+    /// When set, every call fails as an unreachable table would.
+    pub down: AtomicBool,
+}
+
+impl MemoryCharges {
+    /// A charge's record, if any (for assertions).
+    pub fn charge(&self, id: &str) -> Option<ChargeRecord> {
+        let charges = self.charges.lock().unwrap_or_else(|p| p.into_inner());
+        charges.get(id).cloned()
+    }
+}
+
+impl ChargeStore for MemoryCharges {
+    async fn record_charge(&self, charge: &ChargeRecord) -> Result<(), StoreUnavailable> {
+        if self.down.load(Ordering::SeqCst) {
+            return Err(StoreUnavailable("memory store is down".into()));
+        }
+        let mut charges = self.charges.lock().unwrap_or_else(|p| p.into_inner());
+        charges
+            .entry(charge.charge_id.clone())
+            .or_insert_with(|| charge.clone());
+        Ok(())
     }
 }

@@ -92,7 +92,7 @@ impl QbitClient {
             serde_json::from_slice(&body).map_err(|_| unreadable("charge is not JSON"))?;
         let shape: ChargeShape =
             serde_json::from_str(raw.get()).map_err(|_| unreadable("charge has no id"))?;
-        tracing::info!(charge_id = shape.id, "charge created");
+        tracing::info!(charge_id = shape.id, "qbit answered with the charge");
         Ok(raw)
     }
 

@@ -9,7 +9,7 @@ use super::{Claim, ClaimOutcome, Settlement, TransferStatus, TransferStore};
 use crate::ApiError;
 use crate::budget::call_budget;
 use crate::debox::{Certainty, Refusal, SerialId, Transfer};
-use crate::http::Reply;
+use crate::http::{Caller, Reply};
 use crate::now_ms;
 use crate::table::new_claim_id;
 
@@ -38,12 +38,15 @@ fn too_late() -> ApiError {
 
 /// The state machine, with DeBox's call passed in so it can be tested alone.
 /// `deadline` is the invocation's (Unix ms): the claim's lease ends there.
+/// `caller` (who asked) is recorded on the claim and named in the money
+/// log lines.
 pub async fn run<S, R, F, Fut>(
     store: &S,
     report: &R,
     transfer: &Transfer,
     deadline: u64,
     request_id: &str,
+    caller: &Caller,
     send: F,
 ) -> Result<Reply, ApiError>
 where
@@ -63,8 +66,10 @@ where
         lease_expires_at: deadline,
         verify_amount: transfer.verify_amount,
         request_id: request_id.to_string(),
+        caller: caller.clone(),
         now_ms: now_ms(),
     };
+    let (caller_arn, caller_account) = (caller.arn(), caller.account());
     // No claim, no call: an unreachable store is a 503 and DeBox never hears of it.
     if let ClaimOutcome::Taken(record) = store.claim(&claim).await? {
         let now = now_ms();
@@ -76,11 +81,11 @@ where
                 Ok(true) => report.transfer(TransferStatus::Unknown.as_str(), serial),
                 Ok(false) => {}
                 Err(e) => {
-                    tracing::error!(serial_id = %serial, error = %e, "dead claim not marked unknown")
+                    tracing::error!(serial_id = %serial, caller_arn, caller_account, error = %e, "dead claim not marked unknown")
                 }
             }
         }
-        tracing::info!(serial_id = %serial, status = status.as_str(), "transfer refused: serial already claimed");
+        tracing::info!(serial_id = %serial, status = status.as_str(), caller_arn, caller_account, "transfer refused: serial already claimed");
         report.transfer("duplicate", serial);
         return Err(already_requested(serial, status));
     }
@@ -125,11 +130,11 @@ where
     {
         Ok(true) => true,
         Ok(false) => {
-            tracing::error!(serial_id = %serial, "transfer settled but its claim was no longer ours");
+            tracing::error!(serial_id = %serial, caller_arn, caller_account, "transfer settled but its claim was no longer ours");
             false
         }
         Err(e) => {
-            tracing::error!(serial_id = %serial, error = %e, "transfer settled but not recorded");
+            tracing::error!(serial_id = %serial, caller_arn, caller_account, error = %e, "transfer settled but not recorded");
             false
         }
     };
@@ -144,7 +149,15 @@ where
     } else {
         TransferStatus::Unknown
     };
-    tracing::info!(serial_id = %serial, outcome = held.as_str(), code = settlement.code.as_deref().unwrap_or(""), "transfer settled");
+    tracing::info!(
+        serial_id = %serial,
+        outcome = held.as_str(),
+        code = settlement.code.as_deref().unwrap_or(""),
+        amount = claim.verify_amount.map(|a| a.to_string()).unwrap_or_default(),
+        caller_arn,
+        caller_account,
+        "transfer settled"
+    );
     report.transfer(held.as_str(), serial);
     match answer {
         Err(error) if !recorded => Err(with_state(error, serial, TransferStatus::Unknown)),
@@ -254,6 +267,10 @@ mod tests {
         }
     }
 
+    fn caller() -> Caller {
+        Caller::new("arn:aws:iam::123456789012:user/merchant", "123456789012")
+    }
+
     fn transfer(serial: &str) -> Transfer {
         Transfer {
             access_token: TransferToken::try_from("token".to_string()).unwrap(),
@@ -269,10 +286,18 @@ mod tests {
         deadline: u64,
         result: Result<(), Refusal>,
     ) -> Result<Reply, ApiError> {
-        run(store, report, &transfer("s1"), deadline, "req", || async {
-            calls.fetch_add(1, Ordering::SeqCst);
-            result
-        })
+        run(
+            store,
+            report,
+            &transfer("s1"),
+            deadline,
+            "req",
+            &caller(),
+            || async {
+                calls.fetch_add(1, Ordering::SeqCst);
+                result
+            },
+        )
         .await
     }
 
@@ -308,6 +333,7 @@ mod tests {
             lease_expires_at: now_ms() - ago_ms,
             verify_amount: None,
             request_id: "req-other".into(),
+            caller: caller(),
             now_ms: now_ms() - 20_000,
         };
         assert_eq!(store.claim(&old).await.unwrap(), ClaimOutcome::Claimed);
@@ -318,7 +344,11 @@ mod tests {
         let (store, calls) = (MemoryStore::default(), AtomicU32::new(0));
         let reply = attempt(&store, &calls, Ok(())).await.unwrap();
         assert_eq!(reply.body(), r#"{"serial_id":"s1","status":"succeeded"}"#);
-        assert_eq!(status(&store).await, TransferStatus::Succeeded);
+        let stored = record(&store).await.unwrap();
+        assert_eq!(stored.status, TransferStatus::Succeeded);
+        // Who asked and how much, as the claim recorded them.
+        assert_eq!(stored.caller, Some(caller()));
+        assert_eq!(stored.amount.as_deref(), Some("10.5"));
 
         let again = attempt(&store, &calls, Ok(())).await.unwrap_err();
         assert_eq!(
@@ -415,9 +445,16 @@ mod tests {
         let (store, calls) = (MemoryStore::default(), AtomicU32::new(0));
         let t = transfer("s1");
         let report = Reported::default();
-        let pending = run(&store, &report, &t, now_ms() + 60_000, "req-1", || async {
-            std::future::pending::<Result<(), Refusal>>().await
-        });
+        let who = caller();
+        let pending = run(
+            &store,
+            &report,
+            &t,
+            now_ms() + 60_000,
+            "req-1",
+            &who,
+            || async { std::future::pending::<Result<(), Refusal>>().await },
+        );
         let _ = tokio::time::timeout(Duration::from_millis(20), pending).await;
         let retry = attempt(&store, &calls, Ok(())).await.unwrap_err();
         assert_eq!(retry.detail().unwrap()["status"], "in_progress");
@@ -481,6 +518,7 @@ mod tests {
             &transfer("s1"),
             now_ms() + RECORD_MARGIN_MS + MIN_CALL_MS + 500,
             "req",
+            &caller(),
             || async { std::future::pending::<Result<(), Refusal>>().await },
         )
         .await

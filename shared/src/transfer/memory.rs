@@ -4,8 +4,11 @@
 use std::collections::HashMap;
 use std::sync::Mutex;
 
+use super::operator::{ResolveRequest, ScanProgress, StatusFilter, TransferAdmin};
 use super::store::ABANDONED_MESSAGE;
-use super::{Claim, ClaimOutcome, Settlement, TransferRecord, TransferStatus, TransferStore};
+use super::{
+    Claim, ClaimOutcome, Resolution, Settlement, TransferRecord, TransferStatus, TransferStore,
+};
 use crate::debox::SerialId;
 use crate::table::{StoreUnavailable, lease_is_over};
 
@@ -38,7 +41,7 @@ impl TransferStore for MemoryTransfers {
             && !(existing.claim_id == claim.claim_id
                 && existing.status == TransferStatus::InProgress)
         {
-            return Ok(ClaimOutcome::Taken(existing.clone()));
+            return Ok(ClaimOutcome::Taken(Box::new(existing.clone())));
         }
         records.insert(
             key,
@@ -53,6 +56,10 @@ impl TransferStore for MemoryTransfers {
                 updated_at: claim.now_ms,
                 outcome_code: None,
                 outcome_message: None,
+                amount: claim.verify_amount.map(|a| a.to_string()),
+                to_user_id: None,
+                caller: Some(claim.caller.clone()),
+                resolution: None,
             },
         );
         Ok(ClaimOutcome::Claimed)
@@ -101,5 +108,53 @@ impl TransferStore for MemoryTransfers {
 
     async fn get(&self, serial_id: &SerialId) -> Result<Option<TransferRecord>, StoreUnavailable> {
         Ok(self.check()?.get(serial_id.as_str()).cloned())
+    }
+}
+
+impl TransferAdmin for MemoryTransfers {
+    async fn scan(
+        &self,
+        filter: Option<StatusFilter>,
+        now_ms: u64,
+        progress: &mut (dyn FnMut(ScanProgress) + Send),
+    ) -> Result<Vec<TransferRecord>, StoreUnavailable> {
+        let records = self.check()?;
+        let found: Vec<_> = records
+            .values()
+            .filter(|r| filter.is_none_or(|f| f.matches(r, now_ms)))
+            .cloned()
+            .collect();
+        progress(ScanProgress {
+            pages: 1,
+            scanned: records.len() as u64,
+            matched: found.len() as u64,
+            unreadable: 0,
+        });
+        Ok(found)
+    }
+
+    async fn write_resolution(
+        &self,
+        request: &ResolveRequest,
+    ) -> Result<Result<TransferRecord, Option<TransferRecord>>, StoreUnavailable> {
+        let mut records = self.check()?;
+        let Some(record) = records.get_mut(request.serial_id.as_str()) else {
+            return Ok(Err(None));
+        };
+        let open = record.status == TransferStatus::Unknown
+            || (record.status == TransferStatus::InProgress
+                && lease_is_over(record.lease_expires_at, request.now_ms));
+        if !open {
+            return Ok(Err(Some(record.clone())));
+        }
+        record.resolution = Some(Resolution {
+            resolved_by: request.resolved_by.clone(),
+            resolved_at: request.now_ms,
+            reason: request.reason.as_str().to_string(),
+            resolved_from: record.status,
+        });
+        record.status = request.to.status();
+        record.updated_at = request.now_ms;
+        Ok(Ok(record.clone()))
     }
 }

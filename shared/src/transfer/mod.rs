@@ -22,21 +22,27 @@
 //!   (none) or failed --claim--> in_progress --settle--> succeeded | failed | unknown
 //!                                    |
 //!                                    +-- lease runs out (the function died mid-call) --> unknown
+//!
+//!   unknown, or in_progress past its lease --an operator resolves--> succeeded | failed
 //! ```
 //!
 //! - `types`: the states, the record, a claim, a settlement;
 //! - `store`: the [`TransferStore`] trait the flow needs;
 //! - `dynamo`: it on the table; `memory`: it in memory, for unit tests;
 //! - `flow`: [`run`], the state machine, and [`OutcomeReport`], where its
-//!   outcomes go.
+//!   outcomes go;
+//! - `operator`: what the operator CLI (`payments-admin`) does: list by
+//!   status (`stuck` included), and resolve an `unknown` or dead transfer
+//!   by hand, by one conditional write ([`operator::TransferAdmin`]).
 
 mod dynamo;
 mod flow;
 mod memory;
+pub mod operator;
 mod store;
 mod types;
 
 pub use flow::{EmfReport, OutcomeReport, run};
 pub use memory::MemoryTransfers;
 pub use store::TransferStore;
-pub use types::{Claim, ClaimOutcome, Settlement, TransferRecord, TransferStatus};
+pub use types::{Claim, ClaimOutcome, Resolution, Settlement, TransferRecord, TransferStatus};

@@ -3,6 +3,7 @@
 use serde::Serialize;
 
 use crate::debox::{Amount, SerialId};
+use crate::http::Caller;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -48,6 +49,28 @@ pub struct TransferRecord {
     pub updated_at: u64,
     pub outcome_code: Option<String>,
     pub outcome_message: Option<String>,
+    /// The points, as DeBox's decimal string, when the request named them
+    /// (`verify_amount`; a user-pays transfer names none).
+    pub amount: Option<String>,
+    /// The recipient, when the record names one.
+    pub to_user_id: Option<String>,
+    /// Who asked (`caller_arn`, `caller_account`); `None` on records
+    /// written before callers were recorded.
+    pub caller: Option<Caller>,
+    /// An operator's resolution of an `unknown` or dead transfer.
+    pub resolution: Option<Resolution>,
+}
+
+/// What an operator recorded when settling a transfer by hand.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Resolution {
+    /// The operator's IAM identity (STS `GetCallerIdentity`'s ARN).
+    pub resolved_by: String,
+    /// Unix milliseconds.
+    pub resolved_at: u64,
+    pub reason: String,
+    /// The status it was resolved from (`unknown` or `in_progress`).
+    pub resolved_from: TransferStatus,
 }
 
 impl TransferRecord {
@@ -76,6 +99,8 @@ pub struct Claim {
     pub lease_expires_at: u64,
     pub verify_amount: Option<Amount>,
     pub request_id: String,
+    /// Who asked, recorded on the claim.
+    pub caller: Caller,
     pub now_ms: u64,
 }
 
@@ -84,7 +109,7 @@ pub enum ClaimOutcome {
     /// Ours: call DeBox.
     Claimed,
     /// Someone else's: never call DeBox.
-    Taken(TransferRecord),
+    Taken(Box<TransferRecord>),
 }
 
 /// How a claimed transfer ended.
@@ -112,6 +137,10 @@ mod tests {
             updated_at: 0,
             outcome_code: None,
             outcome_message: None,
+            amount: None,
+            to_user_id: None,
+            caller: None,
+            resolution: None,
         };
         assert_eq!(record.status_at(999), TransferStatus::InProgress);
         // Another container's clock may run a second ahead: still live.

@@ -3,18 +3,31 @@
 use aws_sdk_dynamodb::error::SdkError;
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::primitives::Blob;
-use aws_sdk_dynamodb::types::{AttributeValue, Put, ReturnValue, TransactWriteItem, Update};
+use aws_sdk_dynamodb::types::{
+    AttributeValue, Put, ReturnValue, ReturnValuesOnConditionCheckFailure, TransactWriteItem,
+    Update,
+};
 
+use super::matching::{RecordedCharge, Unmatched, match_charge};
 use super::store::{EVENT_RETENTION_SECS, EventStore, Recorded, unreadable_event_key};
 use crate::http::MAX_BODY_BYTES;
-use crate::qbit::webhook::{Event, rank};
-use crate::table::{DynamoStore, StoreUnavailable, TTL_ATTRIBUTE};
+use crate::qbit::webhook::{Event, EventCharge, rank};
+use crate::table::{DynamoStore, Item, StoreUnavailable, TTL_ATTRIBUTE};
 use crate::table::{n, put_refused, s, unavailable};
+
+/// What an `event#` item says became of the event.
+enum Kept<'a> {
+    /// Recorded; `true` when it moved its charge.
+    Applied(bool),
+    /// About a charge that is not ours, or not as recorded: why, and the
+    /// event exactly as received. Kept until an operator removes it.
+    Unmatched(&'a Unmatched, &'a EventCharge, &'a str),
+}
 
 fn event_put(
     store: &DynamoStore,
     event: &Event,
-    applied: bool,
+    kept: Kept<'_>,
     now_ms: u64,
 ) -> Result<Put, StoreUnavailable> {
     let mut put = Put::builder()
@@ -26,41 +39,71 @@ fn event_put(
         .item("created_at", s(&event.created_at))
         .item("created_at_ms", n(event.created_at_ms))
         .item("received_at", n(now_ms))
-        .item("applied", AttributeValue::Bool(applied))
-        .item(TTL_ATTRIBUTE, n(now_ms / 1000 + EVENT_RETENTION_SECS))
         .condition_expression("attribute_not_exists(pk)");
     if let Some(charge) = &event.charge {
         put = put.item("charge_id", s(&charge.id));
     }
+    put = match kept {
+        Kept::Applied(applied) => put
+            .item("applied", AttributeValue::Bool(applied))
+            .item(TTL_ATTRIBUTE, n(now_ms / 1000 + EVENT_RETENTION_SECS)),
+        // No TTL: an operator decides when it goes.
+        Kept::Unmatched(unmatched, charge, body) => put
+            .item("applied", AttributeValue::Bool(false))
+            .item("unmatched", s(unmatched.reason.as_str()))
+            .item("unmatched_detail", s(&unmatched.detail))
+            .item("event_amount", n(charge.amount))
+            .item("event_currency", s(&charge.currency))
+            .item("body", s(body)),
+    };
     put.build().map_err(|e| StoreUnavailable(e.to_string()))
+}
+
+/// A `charge#` item as the match reads it: only one create-charge wrote
+/// (it has `request_id`; a charge item from before create-charge recorded
+/// charges was made by an event, and counts as unknown).
+fn recorded_charge(item: &Item) -> Option<RecordedCharge> {
+    item.get("request_id")?;
+    Some(RecordedCharge {
+        amount: item.get("amount")?.as_n().ok()?.parse().ok()?,
+        currency: item.get("currency")?.as_s().ok()?.clone(),
+    })
 }
 
 impl EventStore for DynamoStore {
     /// One transaction: a failure leaves neither item written.
-    async fn record_event(&self, event: &Event, now_ms: u64) -> Result<Recorded, StoreUnavailable> {
+    async fn record_event(
+        &self,
+        event: &Event,
+        body: &str,
+        now_ms: u64,
+    ) -> Result<Recorded, StoreUnavailable> {
         let (Some(charge), Some(rank)) = (&event.charge, rank(&event.kind)) else {
-            return record_event_only(self, event, false, now_ms).await;
+            return record_event_only(self, event, Kept::Applied(false), now_ms).await;
         };
         let update = Update::builder()
             .table_name(self.table())
             .key("pk", s(format!("charge#{}", charge.id)))
             .update_expression(
-                "SET kind = :kind, charge_id = :id, #status = :status, paid = :paid, amount = :amount, \
-                 currency = :currency, external_order_id = :order, last_event_id = :event, \
-                 last_event_at = :at, last_event_at_ms = :at_ms, status_rank = :rank, updated_at = :now",
+                "SET #status = :status, paid = :paid, last_event_id = :event, last_event_at = :at, \
+                 last_event_at_ms = :at_ms, status_rank = :rank, updated_at = :now",
             )
-            // Only forward: a higher rank, or the same rank and a later event.
+            // Only a charge create-charge recorded, as recorded, and only
+            // forward: a higher rank, or the same rank and a later event
+            // (a charge just recorded has had none).
             .condition_expression(
-                "attribute_not_exists(pk) OR status_rank < :rank OR (status_rank = :rank AND last_event_at_ms < :at_ms)",
+                "attribute_exists(request_id) AND amount = :amount AND currency = :currency \
+                 AND (status_rank < :rank OR (status_rank = :rank \
+                 AND (attribute_not_exists(last_event_at_ms) OR last_event_at_ms < :at_ms)))",
             )
+            // What the condition saw, to say why it failed without a
+            // second read that could see another moment.
+            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
             .expression_attribute_names("#status", "status")
-            .expression_attribute_values(":kind", s("charge"))
-            .expression_attribute_values(":id", s(&charge.id))
             .expression_attribute_values(":status", s(&charge.status))
             .expression_attribute_values(":paid", AttributeValue::Bool(charge.paid))
             .expression_attribute_values(":amount", n(charge.amount))
             .expression_attribute_values(":currency", s(&charge.currency))
-            .expression_attribute_values(":order", s(&charge.external_order_id))
             .expression_attribute_values(":event", s(&event.id))
             .expression_attribute_values(":at", s(&event.created_at))
             .expression_attribute_values(":at_ms", n(event.created_at_ms))
@@ -73,14 +116,14 @@ impl EventStore for DynamoStore {
             .transact_write_items()
             .transact_items(
                 TransactWriteItem::builder()
-                    .put(event_put(self, event, true, now_ms)?)
+                    .put(event_put(self, event, Kept::Applied(true), now_ms)?)
                     .build(),
             )
             .transact_items(TransactWriteItem::builder().update(update).build())
             .send()
             .await;
-        match result {
-            Ok(_) => Ok(Recorded::New { applied: true }),
+        let cancelled = match result {
+            Ok(_) => return Ok(Recorded::New { applied: true }),
             Err(SdkError::ServiceError(e))
                 if matches!(
                     e.err(),
@@ -91,25 +134,34 @@ impl EventStore for DynamoStore {
                 else {
                     unreachable!("matched above")
                 };
-                let failed = |i: usize| {
-                    cancelled
-                        .cancellation_reasons()
-                        .get(i)
-                        .and_then(|r| r.code())
-                        == Some("ConditionalCheckFailed")
-                };
-                if failed(0) {
-                    Ok(Recorded::Duplicate)
-                } else if failed(1) {
-                    // Older than what the charge shows: record it, change nothing.
-                    record_event_only(self, event, false, now_ms).await
-                } else {
-                    Err(StoreUnavailable(format!(
-                        "transaction cancelled: {cancelled}"
-                    )))
+                cancelled
+            }
+            Err(e) => return Err(unavailable(e)),
+        };
+        let reason = |i: usize| cancelled.cancellation_reasons().get(i);
+        let failed = |i: usize| reason(i).and_then(|r| r.code()) == Some("ConditionalCheckFailed");
+        if failed(0) {
+            return Ok(Recorded::Duplicate);
+        }
+        if !failed(1) {
+            return Err(StoreUnavailable(format!(
+                "transaction cancelled: {cancelled}"
+            )));
+        }
+        // The charge as the failed condition saw it (none: no such item).
+        // Whatever it says, only the event is written from here on, so no
+        // reading of it can apply an event to a charge.
+        let seen = reason(1).and_then(|r| r.item()).and_then(recorded_charge);
+        match match_charge(charge, seen.as_ref()) {
+            Err(unmatched) => {
+                let kept = Kept::Unmatched(&unmatched, charge, body);
+                match record_event_only(self, event, kept, now_ms).await? {
+                    Recorded::Duplicate => Ok(Recorded::Duplicate),
+                    _ => Ok(Recorded::Unmatched(unmatched)),
                 }
             }
-            Err(e) => Err(unavailable(e)),
+            // Ours and as recorded: older than what the charge shows.
+            Ok(()) => record_event_only(self, event, Kept::Applied(false), now_ms).await,
         }
     }
 
@@ -166,15 +218,16 @@ impl EventStore for DynamoStore {
     }
 }
 
-/// Record the event alone (a type that moves no charge, or one older than
-/// what the charge shows), once.
+/// Record the event alone (a type that moves no charge, one older than
+/// what the charge shows, or one unmatched), once.
 async fn record_event_only(
     store: &DynamoStore,
     event: &Event,
-    applied: bool,
+    kept: Kept<'_>,
     now_ms: u64,
 ) -> Result<Recorded, StoreUnavailable> {
-    let put = event_put(store, event, applied, now_ms)?;
+    let applied = matches!(kept, Kept::Applied(true));
+    let put = event_put(store, event, kept, now_ms)?;
     let result = store
         .client()
         .put_item()

@@ -1,6 +1,7 @@
 //! Receiving one of Qbit's webhook deliveries: the signature header, then
 //! the key, then the signature over the exact bytes, then the event,
-//! recorded once; or, for a verified body we cannot read, kept whole.
+//! recorded once (applied to its charge, or kept as unmatched); or, for a
+//! verified body we cannot read, kept whole.
 
 use std::future::Future;
 
@@ -33,21 +34,45 @@ where
     };
     let signature = Signature::from_header(header).map_err(refused)?;
     let key = load_key().await?;
-    key.verify(body, &signature).map_err(refused)?;
+    key.verify(body, &signature).map_err(|why| {
+        // A plausible header that does not verify: our key out of step
+        // with Qbit's, or a forger. Counted (the template alarms on it);
+        // a missing or garbled header is internet noise and is not.
+        metrics::webhook_signature_refused();
+        refused(why)
+    })?;
     let event = match Event::parse(body) {
         Ok(event) => event,
         Err(why) => return keep_unreadable(store, body, header.unwrap_or_default(), &why).await,
     };
-    let recorded = store.record_event(&event, now_ms()).await?;
+    // Parsed as JSON, so UTF-8: kept as received if it is unmatched.
+    let text = String::from_utf8_lossy(body);
+    let recorded = store.record_event(&event, &text, now_ms()).await?;
+    let charge_id = event.charge.as_ref().map(|c| c.id.as_str()).unwrap_or("");
     let duplicate = recorded == Recorded::Duplicate;
-    tracing::info!(
-        event_id = %event.id,
-        event_type = %event.kind,
-        charge_id = event.charge.as_ref().map(|c| c.id.as_str()).unwrap_or(""),
-        duplicate,
-        applied = matches!(recorded, Recorded::New { applied: true }),
-        "webhook recorded"
-    );
+    match &recorded {
+        // Acknowledged all the same: Qbit retrying cannot make it ours, and
+        // an endpoint that keeps failing gets disabled, dropping our events.
+        Recorded::Unmatched(unmatched) => {
+            metrics::unmatched_webhook_event(&event.id);
+            tracing::error!(
+                event_id = %event.id,
+                event_type = %event.kind,
+                charge_id,
+                reason = unmatched.reason.as_str(),
+                detail = %unmatched.detail,
+                "webhook event unmatched: kept for an operator, no charge changed"
+            );
+        }
+        _ => tracing::info!(
+            event_id = %event.id,
+            event_type = %event.kind,
+            charge_id,
+            duplicate,
+            applied = matches!(recorded, Recorded::New { applied: true }),
+            "webhook recorded"
+        ),
+    }
     Reply::json(&json!({"received": true, "duplicate": duplicate}))
 }
 
@@ -90,15 +115,33 @@ async fn keep_unreadable<S: EventStore>(
 mod tests {
     use super::*;
     use crate::qbit::webhook::test_key::{PUBLIC, sign};
-    use crate::webhook::MemoryEvents;
+    use crate::webhook::{MemoryEvents, UnmatchedReason};
     use std::sync::atomic::{AtomicU32, Ordering};
 
     fn event(id: &str, kind: &str, at: &str) -> String {
+        event_for(id, kind, at, "ch_1", 1000, "USD")
+    }
+
+    fn event_for(
+        id: &str,
+        kind: &str,
+        at: &str,
+        charge: &str,
+        amount: u64,
+        currency: &str,
+    ) -> String {
         json!({"id": id, "object": "event", "type": kind, "createdAt": at,
-               "data": {"object": {"id": "ch_1", "object": "charge", "paid": true,
-               "status": kind.trim_start_matches("charge."), "amount": 1000,
-               "currency": "USD", "externalOrderId": "o-1"}}})
+               "data": {"object": {"id": charge, "object": "charge", "paid": true,
+               "status": kind.trim_start_matches("charge."), "amount": amount,
+               "currency": currency, "externalOrderId": "o-1"}}})
         .to_string()
+    }
+
+    /// A store where create-charge recorded `ch_1` for 1000 USD.
+    fn with_charge() -> MemoryEvents {
+        let store = MemoryEvents::default();
+        store.recorded_charge("ch_1", 1000, "USD");
+        store
     }
 
     /// Deliver `body` signed with `signature`, counting the key loads.
@@ -133,26 +176,30 @@ mod tests {
             let refused = deliver(&store, &loads, &body, header).await.unwrap_err();
             assert_eq!(refused.status(), 401, "{header:?}");
         }
+        // Internet noise: not counted as a refused signature.
+        assert_eq!(metrics::captured::outcomes(), Vec::<String>::new());
         assert_eq!(loads.load(Ordering::SeqCst), 0);
         assert_eq!(store.charge("ch_1"), None);
     }
 
     #[tokio::test]
     async fn a_forged_event_is_401_and_changes_nothing() {
-        let (store, loads) = (MemoryEvents::default(), AtomicU32::new(0));
+        let (store, loads) = (with_charge(), AtomicU32::new(0));
         let body = event("evt_1", "charge.succeeded", "2026-11-21T10:00:00Z");
         let other = sign(b"another body");
         let refused = deliver(&store, &loads, &body, Some(&other))
             .await
             .unwrap_err();
         assert_eq!(refused.status(), 401);
+        assert_eq!(metrics::captured::outcomes(), ["signature_refused"]);
         assert_eq!(loads.load(Ordering::SeqCst), 1);
-        assert_eq!(store.charge("ch_1"), None);
+        assert_eq!(store.charge("ch_1").unwrap().status, "pending");
+        assert_eq!(store.event("evt_1"), None);
     }
 
     #[tokio::test]
     async fn an_event_is_recorded_once_and_moves_the_charge_only_forward() {
-        let store = MemoryEvents::default();
+        let store = with_charge();
         let paid = event("evt_1", "charge.succeeded", "2026-11-21T18:00:00+08:00");
         let first = signed(&store, &paid).await.unwrap();
         assert_eq!(first.body(), r#"{"duplicate":false,"received":true}"#);
@@ -162,11 +209,68 @@ mod tests {
         // Same rank, an instant earlier (09:59:59Z): recorded, not applied.
         let older = event("evt_0", "charge.succeeded", "2026-11-21T09:59:59Z");
         signed(&store, &older).await.unwrap();
-        assert_eq!(store.charge("ch_1").unwrap().last_event_id, "evt_1");
+        let charge = store.charge("ch_1").unwrap();
+        assert_eq!(charge.last_event_id.as_deref(), Some("evt_1"));
         // A lower rank, later: not applied either.
         let pending = event("evt_2", "charge.pending", "2026-11-21T11:00:00Z");
         signed(&store, &pending).await.unwrap();
         assert_eq!(store.charge("ch_1").unwrap().status, "succeeded");
+        assert_eq!(store.event("evt_2"), Some(Recorded::New { applied: false }));
+    }
+
+    #[tokio::test]
+    async fn a_pending_event_applies_to_a_charge_just_recorded() {
+        let store = with_charge();
+        let pending = event("evt_p", "charge.pending", "2026-11-21T10:00:00Z");
+        signed(&store, &pending).await.unwrap();
+        assert_eq!(metrics::captured::outcomes(), Vec::<String>::new());
+        assert_eq!(
+            store.charge("ch_1").unwrap().last_event_id.as_deref(),
+            Some("evt_p")
+        );
+    }
+
+    #[tokio::test]
+    async fn an_event_for_a_charge_not_ours_or_not_as_recorded_is_unmatched() {
+        let store = with_charge();
+        let at = "2026-11-21T10:00:00Z";
+        let cases = [
+            (
+                event_for("evt_u", "charge.succeeded", at, "ch_other", 1000, "USD"),
+                "evt_u",
+                UnmatchedReason::UnknownCharge,
+            ),
+            (
+                event_for("evt_a", "charge.succeeded", at, "ch_1", 999, "USD"),
+                "evt_a",
+                UnmatchedReason::AmountMismatch,
+            ),
+            (
+                event_for("evt_c", "charge.succeeded", at, "ch_1", 1000, "EUR"),
+                "evt_c",
+                UnmatchedReason::CurrencyMismatch,
+            ),
+        ];
+        for (body, id, reason) in cases {
+            let answer = signed(&store, &body).await.unwrap();
+            assert_eq!(answer.status(), 200, "{id}");
+            assert_eq!(answer.body(), r#"{"duplicate":false,"received":true}"#);
+            let Some(Recorded::Unmatched(unmatched)) = store.event(id) else {
+                panic!("{id} not unmatched: {:?}", store.event(id))
+            };
+            assert_eq!(unmatched.reason, reason, "{id}");
+            assert_eq!(metrics::captured::outcomes(), ["unmatched"], "{id}");
+            // A redelivery is a duplicate, changes nothing, counts nothing.
+            let again = signed(&store, &body).await.unwrap();
+            assert_eq!(again.body(), r#"{"duplicate":true,"received":true}"#);
+            assert_eq!(metrics::captured::outcomes(), Vec::<String>::new());
+        }
+        assert_eq!(store.charge("ch_other"), None, "no charge created");
+        let charge = store.charge("ch_1").unwrap();
+        assert_eq!(
+            (charge.status.as_str(), charge.last_event_id),
+            ("pending", None)
+        );
     }
 
     #[tokio::test]

@@ -1,0 +1,57 @@
+//! The AWS clients, from the SDK's usual configuration (credentials,
+//! region, `AWS_ENDPOINT_URL` for moto), built as the functions build
+//! theirs.
+
+use std::time::Duration;
+
+use aws_sdk_sts::error::DisplayErrorContext;
+use shared::table::DynamoStore;
+
+use crate::exit::Failure;
+
+pub struct Aws {
+    pub sdk: aws_config::SdkConfig,
+    pub store: DynamoStore,
+}
+
+impl Aws {
+    pub async fn load(table: String) -> Self {
+        let sdk = shared::bootstrap::aws_config().await;
+        // The functions' limits (1 s to connect, 2 s an attempt, 3 attempts):
+        // a page of a Scan is one request, well within them.
+        let store = DynamoStore::new(shared::bootstrap::dynamo_client(&sdk), table);
+        Self { sdk, store }
+    }
+
+    /// Who is running this: STS `GetCallerIdentity`'s ARN, recorded on a
+    /// resolution. No answer, no resolution.
+    pub async fn caller_arn(&self) -> Result<String, Failure> {
+        let config = aws_sdk_sts::config::Builder::from(&self.sdk)
+            .timeout_config(
+                aws_config::timeout::TimeoutConfig::builder()
+                    .connect_timeout(Duration::from_secs(3))
+                    .operation_timeout(Duration::from_secs(10))
+                    .build(),
+            )
+            .build();
+        let answer = aws_sdk_sts::Client::from_conf(config)
+            .get_caller_identity()
+            .send()
+            .await
+            .map_err(|e| {
+                Failure::unavailable(format!(
+                    "STS GetCallerIdentity failed, so who is resolving cannot be recorded; nothing was written: {}",
+                    DisplayErrorContext(&e)
+                ))
+            })?;
+        answer
+            .arn()
+            .filter(|arn| !arn.is_empty())
+            .map(str::to_string)
+            .ok_or_else(|| {
+                Failure::unavailable(
+                    "STS GetCallerIdentity answered without an ARN, so who is resolving cannot be recorded; nothing was written",
+                )
+            })
+    }
+}

@@ -1,0 +1,52 @@
+//! `payments-admin`: the operator CLI for the payments table. This file
+//! only parses the arguments, calls the command and prints how it ended;
+//! the rules live in the flows (`shared::transfer::operator`).
+
+mod aws;
+mod charges;
+mod cli;
+mod events;
+mod exit;
+mod item;
+mod render;
+mod transfers;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+use cli::{Charges, Cli, Command, Events, Transfers};
+use exit::Failure;
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let Some(table) = cli.table.filter(|t| !t.trim().is_empty()) else {
+        return Failure::new(
+            exit::USAGE,
+            "no table: pass --table NAME or set PAYMENTS_TABLE (the stack's TableName output)",
+        )
+        .exit();
+    };
+    let aws = aws::Aws::load(table).await;
+    let result = match cli.command {
+        Command::Transfers(Transfers::List { status, json }) => {
+            transfers::list(&aws, status, json.json).await
+        }
+        Command::Transfers(Transfers::Show { serial, json }) => {
+            transfers::show(&aws, &serial, json.json).await
+        }
+        Command::Transfers(Transfers::Resolve {
+            serial,
+            to,
+            reason,
+            json,
+        }) => transfers::resolve(&aws, serial, to, reason, json.json).await,
+        Command::Charges(Charges::Show { id, json }) => charges::show(&aws, &id, json.json).await,
+        Command::Events(Events::Unmatched { json }) => events::unmatched(&aws, json.json).await,
+    };
+    match result {
+        Ok(()) => ExitCode::from(exit::OK),
+        Err(failure) => failure.exit(),
+    }
+}

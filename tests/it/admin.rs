@@ -1,0 +1,733 @@
+//! `payments-admin`, the real binary, run as an operator runs it: a
+//! subprocess with moto as its AWS (`AWS_ENDPOINT_URL`, test credentials),
+//! against transfers made by the real `debox-transfer` flow and the
+//! sandbox. Every refusal is checked to exit non-zero, say why, and leave
+//! the item exactly as it was.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+
+use aws_sdk_dynamodb::types::AttributeValue;
+use bundle_tests::{CALLER_ACCOUNT, CALLER_ARN, Event, Function, MERCHANT, World, now_ms};
+use sandbox::{Fault, FaultKind};
+use serde_json::{Value, json};
+use shared::debox::SerialId;
+use shared::http::Caller;
+use shared::transfer::{Claim, ClaimOutcome, TransferStore};
+
+const TRANSFER: &str = "POST /openapi/payment/transfer";
+const TRANSFER_PATH: &str = "/openapi/payment/transfer";
+/// Who moto's STS says we are, with any test credentials.
+const MOTO_ARN: &str = "arn:aws:sts::123456789012:user/moto";
+
+type Item = HashMap<String, AttributeValue>;
+
+/// The built `payments-admin`, beside this test binary's directory
+/// (`<target>/<profile>/`, wherever `CARGO_TARGET_DIR` puts it).
+fn binary() -> PathBuf {
+    let exe = std::env::current_exe().unwrap();
+    let profile_dir = exe.parent().and_then(|deps| deps.parent()).unwrap();
+    let path = profile_dir.join("payments-admin");
+    assert!(
+        path.is_file(),
+        "{} does not exist: build it first with `cargo build -p payments-admin` \
+         (scripts/test.sh builds every binary before the tests)",
+        path.display()
+    );
+    path
+}
+
+/// How a run of the CLI ended.
+#[derive(Debug)]
+struct Run {
+    code: i32,
+    stdout: String,
+    stderr: String,
+}
+
+impl Run {
+    fn json(&self) -> Value {
+        assert_eq!(self.code, 0, "{self:?}");
+        serde_json::from_str(&self.stdout)
+            .unwrap_or_else(|e| panic!("stdout is not JSON ({e}): {self:?}"))
+    }
+
+    /// Refused with `code`, saying `message` on stderr, nothing on stdout.
+    fn refused(&self, code: i32, message: &str) {
+        assert_eq!(self.code, code, "{self:?}");
+        assert!(self.stderr.contains(message), "{message:?} not in {self:?}");
+        assert_eq!(self.stdout, "", "{self:?}");
+    }
+}
+
+/// Run the CLI as an operator would, with only the environment it needs
+/// (no profile, no instance metadata): moto's endpoint, test credentials,
+/// a region and the world's table, plus `extra`.
+async fn admin_with(world: &World, args: &[&str], extra: &[(&str, &str)]) -> Run {
+    let mut command = std::process::Command::new(binary());
+    command
+        .args(args)
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("HOME", env!("CARGO_TARGET_TMPDIR"))
+        .env("AWS_ENDPOINT_URL", bundle_tests::moto_endpoint())
+        .env("AWS_ACCESS_KEY_ID", "test")
+        .env("AWS_SECRET_ACCESS_KEY", "test")
+        .env("AWS_REGION", "us-east-1")
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .env("PAYMENTS_TABLE", &world.table);
+    for (name, value) in extra {
+        command.env(name, value);
+    }
+    let output = tokio::task::spawn_blocking(move || command.output())
+        .await
+        .unwrap()
+        .expect("payments-admin runs");
+    Run {
+        code: output.status.code().unwrap_or(-1),
+        stdout: String::from_utf8(output.stdout).unwrap(),
+        stderr: String::from_utf8(output.stderr).unwrap(),
+    }
+}
+
+async fn admin(world: &World, args: &[&str]) -> Run {
+    admin_with(world, args, &[]).await
+}
+
+/// A merchant-pays order for 10.50 points to u1.
+async fn order(world: &World) -> Value {
+    let request = Event::new("POST", "/debox/orders")
+        .json_body(&json!({"receiver_user_id": "u1", "amount": "10.50"}))
+        .request("req-order");
+    let answer = world.invoke(Function::DeboxOrder, request).await;
+    assert_eq!(answer.status, 200, "{}", answer.text);
+    answer.json()
+}
+
+async fn transfer(world: &World, order: &Value, request_id: &str) -> bundle_tests::Answer {
+    let body = json!({"access_token": order["access_token"], "serial_id": order["serial_id"], "verify_amount": "10.50"});
+    let request = Event::new("POST", "/debox/transfers")
+        .json_body(&body)
+        .request(request_id);
+    world.invoke(Function::DeboxTransfer, request).await
+}
+
+/// An order whose transfer ended `unknown` through the real flow: DeBox
+/// answered `fault` (a 500 does nothing; a dropped connection moves the
+/// points first). Its serial.
+async fn unknown_transfer(world: &World, fault: FaultKind) -> (Value, String) {
+    let order = order(world).await;
+    world
+        .sandbox
+        .state()
+        .inject(Fault::new(TRANSFER_PATH, fault).times(1));
+    let answer = transfer(world, &order, "req-unknown").await;
+    assert_eq!(answer.status, 502, "{}", answer.text);
+    assert_eq!(answer.json()["detail"]["status"], "unknown");
+    let serial = order["serial_id"].as_str().unwrap().to_string();
+    (order, serial)
+}
+
+async fn item(world: &World, serial: &str) -> Item {
+    world.item(&format!("transfer#{serial}")).await.unwrap()
+}
+
+fn text(item: &Item, name: &str) -> Value {
+    item.get(name)
+        .map_or(Value::Null, |v| json!(v.as_s().unwrap()))
+}
+
+fn number(item: &Item, name: &str) -> u64 {
+    item[name].as_n().unwrap().parse().unwrap()
+}
+
+/// Unix ms as RFC 3339 UTC with milliseconds, computed here independently
+/// of the CLI (days to a civil date, Howard Hinnant's algorithm).
+fn rfc3339(ms: u64) -> String {
+    let (days, rest) = ((ms / 86_400_000) as i64, ms % 86_400_000);
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    let (h, m, s, milli) = (
+        rest / 3_600_000,
+        rest / 60_000 % 60,
+        rest / 1000 % 60,
+        rest % 1000,
+    );
+    format!("{year:04}-{month:02}-{day:02}T{h:02}:{m:02}:{s:02}.{milli:03}Z")
+}
+
+/// What the CLI must print for a transfer item, every field.
+fn expected_json(item: &Item, stuck: bool) -> Value {
+    let time = |name: &str| item.get(name).map(|_| number(item, name));
+    let utc = |name: &str| time(name).map(rfc3339);
+    json!({
+        "serial_id": text(item, "serial_id"),
+        "status": text(item, "status"),
+        "stuck": stuck,
+        "amount": text(item, "amount"),
+        "verify_amount": text(item, "verify_amount"),
+        "to_user_id": text(item, "to_user_id"),
+        "caller_arn": text(item, "caller_arn"),
+        "caller_account": text(item, "caller_account"),
+        "request_id": text(item, "request_id"),
+        "claim_id": text(item, "claim_id"),
+        "created_at": time("created_at"),
+        "created_at_utc": utc("created_at"),
+        "updated_at": time("updated_at"),
+        "updated_at_utc": utc("updated_at"),
+        "lease_expires_at": time("lease_expires_at"),
+        "lease_expires_at_utc": utc("lease_expires_at"),
+        "outcome_code": text(item, "outcome_code"),
+        "outcome_message": text(item, "outcome_message"),
+        "resolved_by": text(item, "resolved_by"),
+        "resolved_at": time("resolved_at"),
+        "resolved_at_utc": utc("resolved_at"),
+        "resolution_reason": text(item, "resolution_reason"),
+        "resolved_from": text(item, "resolved_from"),
+    })
+}
+
+/// The item after a resolution: the item before, with exactly the
+/// resolution's attributes set.
+fn assert_resolved(before: &Item, after: &Item, status: &str, reason: &str, from: &str) {
+    let at = number(after, "resolved_at");
+    assert!(at <= now_ms() && at + 60_000 > now_ms(), "{at}");
+    let mut expected = before.clone();
+    for (name, value) in [
+        ("status", AttributeValue::S(status.into())),
+        ("resolution_reason", AttributeValue::S(reason.into())),
+        ("resolved_by", AttributeValue::S(MOTO_ARN.into())),
+        ("resolved_from", AttributeValue::S(from.into())),
+        ("resolved_at", AttributeValue::N(at.to_string())),
+        ("updated_at", AttributeValue::N(at.to_string())),
+    ] {
+        expected.insert(name.to_string(), value);
+    }
+    assert_eq!(after, &expected);
+}
+
+#[tokio::test]
+async fn an_unknown_transfer_is_listed_resolved_failed_and_then_sent() {
+    let world = World::start().await;
+    let (order, serial) = unknown_transfer(&world, FaultKind::Status { status: 500 }).await;
+    let unknown = item(&world, &serial).await;
+    assert_eq!(text(&unknown, "status"), "unknown");
+    assert_eq!(text(&unknown, "caller_arn"), CALLER_ARN);
+    let listed = json!([expected_json(&unknown, true)]);
+
+    // Listed by its status and as stuck, with every field; not as anything else.
+    let by_status = admin(
+        &world,
+        &["transfers", "list", "--status", "unknown", "--json"],
+    )
+    .await;
+    assert_eq!(by_status.json(), listed);
+    assert_eq!(
+        by_status.stderr, "",
+        "a one-page scan is quiet off a terminal"
+    );
+    assert_eq!(
+        admin(
+            &world,
+            &["transfers", "list", "--status", "stuck", "--json"]
+        )
+        .await
+        .json(),
+        listed
+    );
+    for other in ["in_progress", "failed", "succeeded"] {
+        let run = admin(&world, &["transfers", "list", "--status", other, "--json"]).await;
+        assert_eq!(run.json(), json!([]), "{other}");
+    }
+    assert_eq!(
+        listed[0]["amount"], "10.5",
+        "the amount the merchant asked to verify"
+    );
+    assert_eq!(listed[0]["caller_account"], CALLER_ACCOUNT);
+
+    // For a person: a table with the serial, the status, DeBox's answer, who asked.
+    let table = admin(&world, &["transfers", "list", "--status", "stuck"]).await;
+    assert_eq!(table.code, 0, "{table:?}");
+    let lines: Vec<&str> = table.stdout.lines().collect();
+    assert!(
+        lines[0].starts_with("SERIAL")
+            && lines[0].contains("OUTCOME")
+            && lines[0].ends_with("CALLER"),
+        "{table:?}"
+    );
+    assert!(
+        lines[1].starts_with(&serial) && lines[1].contains("unknown") && lines[1].contains("10.5"),
+        "{table:?}"
+    );
+    assert!(lines[1].ends_with(CALLER_ARN), "{table:?}");
+    assert_eq!(
+        lines[2],
+        "1 transfer(s) stuck (unknown, or in progress past the lease)."
+    );
+
+    // Shown, alone.
+    let shown = admin(&world, &["transfers", "show", &serial, "--json"]).await;
+    assert_eq!(shown.json(), listed[0]);
+    let human = admin(&world, &["transfers", "show", &serial]).await;
+    assert!(
+        human.stdout.contains(&format!(
+            "caller            {CALLER_ARN} (account {CALLER_ACCOUNT})"
+        )),
+        "{human:?}"
+    );
+    assert!(
+        human.stdout.contains("This transfer needs a person"),
+        "{human:?}"
+    );
+
+    // DeBox says it was not made: resolved as failed, recorded exactly.
+    let reason = "DeBox support: serial not found in their ledger (ticket 4711)";
+    let resolved = admin(
+        &world,
+        &[
+            "transfers",
+            "resolve",
+            &serial,
+            "--as",
+            "failed",
+            "--reason",
+            reason,
+        ],
+    )
+    .await;
+    assert_eq!(resolved.code, 0, "{resolved:?}");
+    assert!(
+        resolved
+            .stdout
+            .contains("resolved as failed (was unknown) by arn:aws:sts::123456789012:user/moto")
+            && resolved.stdout.contains("The serial is free again"),
+        "{resolved:?}"
+    );
+    let after = item(&world, &serial).await;
+    assert_resolved(&unknown, &after, "failed", reason, "unknown");
+    assert_eq!(
+        admin(
+            &world,
+            &["transfers", "list", "--status", "stuck", "--json"]
+        )
+        .await
+        .json(),
+        json!([])
+    );
+
+    // The serial is free: the same transfer is sent, and moves the points once.
+    assert_eq!(
+        world.sandbox.state().balance("u1"),
+        0,
+        "the 500 moved nothing"
+    );
+    let retry = transfer(&world, &order, "req-retry").await;
+    assert_eq!(retry.status, 200, "{}", retry.text);
+    assert_eq!(world.sandbox.state().calls_to(TRANSFER), 2);
+    assert_eq!(world.sandbox.state().balance("u1"), 1050);
+    assert_eq!(text(&item(&world, &serial).await, "status"), "succeeded");
+
+    // The retry's claim replaced the record; who resolved it, and why, is
+    // still on the table.
+    let at = number(&after, "resolved_at");
+    let audit = world
+        .item(&format!("transfer_resolution#{serial}#{at}"))
+        .await
+        .expect("the resolution's audit item outlives the record it changed");
+    let expected: Item = [
+        (
+            "pk",
+            AttributeValue::S(format!("transfer_resolution#{serial}#{at}")),
+        ),
+        ("kind", AttributeValue::S("transfer_resolution".into())),
+        ("serial_id", AttributeValue::S(serial.clone())),
+        ("status", AttributeValue::S("failed".into())),
+        ("resolution_reason", AttributeValue::S(reason.into())),
+        ("resolved_by", AttributeValue::S(MOTO_ARN.into())),
+        ("resolved_at", AttributeValue::N(at.to_string())),
+    ]
+    .into_iter()
+    .map(|(name, value)| (name.to_string(), value))
+    .collect();
+    assert_eq!(audit, expected);
+}
+
+#[tokio::test]
+async fn a_transfer_resolved_as_succeeded_is_never_sent_again() {
+    let world = World::start().await;
+    // The connection dropped after DeBox moved the points.
+    let (order, serial) = unknown_transfer(&world, FaultKind::DropAfter).await;
+    assert_eq!(world.sandbox.state().balance("u1"), 1050);
+    let before = item(&world, &serial).await;
+
+    let reason = "DeBox console shows it paid";
+    let run = admin(
+        &world,
+        &[
+            "transfers",
+            "resolve",
+            &serial,
+            "--as",
+            "succeeded",
+            "--reason",
+            reason,
+            "--json",
+        ],
+    )
+    .await;
+    let after = item(&world, &serial).await;
+    assert_resolved(&before, &after, "succeeded", reason, "unknown");
+    let printed = run.json();
+    assert_eq!(printed, expected_json(&after, false));
+    assert_eq!(printed["resolved_by"], MOTO_ARN);
+
+    let calls = world.sandbox.state().calls_to(TRANSFER);
+    let again = transfer(&world, &order, "req-again").await;
+    assert_eq!(again.status, 409, "{}", again.text);
+    assert_eq!(
+        again.json()["detail"],
+        json!({"serial_id": serial, "status": "succeeded"})
+    );
+    assert_eq!(
+        world.sandbox.state().calls_to(TRANSFER),
+        calls,
+        "DeBox not called"
+    );
+    assert_eq!(world.sandbox.state().balance("u1"), 1050);
+    assert_eq!(item(&world, &serial).await, after);
+}
+
+/// A claim seeded through the store, as a function that took it would.
+async fn claim(world: &World, serial: &str, lease_expires_at: u64) {
+    let claim = Claim {
+        serial_id: SerialId::parse(serial).unwrap(),
+        claim_id: format!("claim-{serial}"),
+        lease_expires_at,
+        verify_amount: Some("3".parse().unwrap()),
+        request_id: "req-seeded".into(),
+        caller: Caller::new(CALLER_ARN, CALLER_ACCOUNT),
+        now_ms: lease_expires_at - 15_000,
+    };
+    assert_eq!(
+        world.store().claim(&claim).await.unwrap(),
+        ClaimOutcome::Claimed
+    );
+}
+
+#[tokio::test]
+async fn every_refusal_exits_non_zero_says_why_and_writes_nothing() {
+    let world = World::start().await;
+    // unknown (then resolved failed), succeeded, failed by DeBox, live.
+    let (_, resolved) = unknown_transfer(&world, FaultKind::Status { status: 500 }).await;
+    let resolve = |serial: &str, to: &str, reason: &str| {
+        let args: Vec<String> = [
+            "transfers",
+            "resolve",
+            serial,
+            "--as",
+            to,
+            "--reason",
+            reason,
+        ]
+        .map(String::from)
+        .to_vec();
+        let world = &world;
+        async move {
+            let args: Vec<&str> = args.iter().map(String::as_str).collect();
+            admin(world, &args).await
+        }
+    };
+    // Blank reasons are usage errors: nothing is asked of AWS.
+    let unknown_before = item(&world, &resolved).await;
+    for blank in ["", "   "] {
+        resolve(&resolved, "failed", blank)
+            .await
+            .refused(2, "the reason is empty");
+    }
+    let no_reason = admin(
+        &world,
+        &["transfers", "resolve", &resolved, "--as", "failed"],
+    )
+    .await;
+    no_reason.refused(2, "--reason <TEXT>");
+    resolve(&resolved, "paid", "x")
+        .await
+        .refused(2, "invalid value 'paid' for '--as <OUTCOME>'");
+    assert_eq!(item(&world, &resolved).await, unknown_before);
+
+    assert_eq!(resolve(&resolved, "failed", "first").await.code, 0);
+    let resolved_item = item(&world, &resolved).await;
+
+    let done = order(&world).await;
+    assert_eq!(transfer(&world, &done, "req-done").await.status, 200);
+    let done = done["serial_id"].as_str().unwrap().to_string();
+
+    let refused_order = order(&world).await;
+    world.sandbox.state().set_balance(MERCHANT, 0);
+    assert_eq!(
+        transfer(&world, &refused_order, "req-short").await.status,
+        402
+    );
+    let refused = refused_order["serial_id"].as_str().unwrap().to_string();
+
+    let live_lease = now_ms() + 120_000;
+    claim(&world, "s-live", live_lease).await;
+
+    let count = world.item_count().await;
+    let cases: Vec<(String, &str, String)> = vec![
+        (
+            "s-none".into(),
+            "failed",
+            "refused: there is no transfer with serial_id s-none; nothing was written".into(),
+        ),
+        (
+            resolved.clone(),
+            "succeeded",
+            format!("refused: transfer {resolved} already failed (resolved by {MOTO_ARN} at "),
+        ),
+        (
+            done.clone(),
+            "failed",
+            format!("refused: transfer {done} already succeeded (confirmed by DeBox at "),
+        ),
+        (
+            refused.clone(),
+            "succeeded",
+            format!("refused: transfer {refused} already failed (refused by DeBox: -7048 "),
+        ),
+        (
+            "s-live".into(),
+            "failed",
+            format!(
+                "refused: transfer s-live is still in progress: its call to DeBox may still be running. Its lease ends at {} UTC",
+                rfc3339(live_lease)[..19].replace('T', " ")
+            ),
+        ),
+    ];
+    for (serial, to, message) in cases {
+        let before = world.item(&format!("transfer#{serial}")).await;
+        let run = resolve(&serial, to, "operator says so").await;
+        run.refused(3, &message);
+        assert!(run.stderr.contains("nothing was written"), "{run:?}");
+        assert_eq!(
+            world.item(&format!("transfer#{serial}")).await,
+            before,
+            "{serial} unchanged"
+        );
+    }
+    assert_eq!(world.item_count().await, count, "no item was created");
+    assert_eq!(item(&world, &resolved).await, resolved_item);
+
+    // Not found: exit 5.
+    admin(&world, &["transfers", "show", "s-none"])
+        .await
+        .refused(5, "no transfer with serial_id s-none in table");
+    admin(&world, &["charges", "show", "ch_missing", "--json"])
+        .await
+        .refused(5, "no charge ch_missing in table");
+}
+
+#[tokio::test]
+async fn without_sts_nothing_is_resolved() {
+    let world = World::start().await;
+    let (_, serial) = unknown_transfer(&world, FaultKind::Status { status: 500 }).await;
+    let before = item(&world, &serial).await;
+    let nowhere = bundle_tests::closed_address();
+    let run = admin_with(
+        &world,
+        &[
+            "transfers",
+            "resolve",
+            &serial,
+            "--as",
+            "failed",
+            "--reason",
+            "checked",
+        ],
+        &[("AWS_ENDPOINT_URL_STS", &nowhere)],
+    )
+    .await;
+    run.refused(
+        4,
+        "STS GetCallerIdentity failed, so who is resolving cannot be recorded; nothing was written",
+    );
+    assert_eq!(item(&world, &serial).await, before);
+
+    // A table that does not exist: unavailable, exit 4.
+    admin(&world, &["--table", "no-such-table", "transfers", "list"])
+        .await
+        .refused(4, "the payments table is unavailable");
+}
+
+#[tokio::test]
+async fn an_in_progress_claim_past_its_lease_is_stuck_and_resolvable() {
+    let world = World::start().await;
+    let grace = shared::table::LEASE_GRACE_MS;
+    claim(&world, "s-dead", now_ms() - grace - 1_000).await;
+    claim(&world, "s-live", now_ms() + 120_000).await;
+    let dead = item(&world, "s-dead").await;
+
+    let stuck = admin(
+        &world,
+        &["transfers", "list", "--status", "stuck", "--json"],
+    )
+    .await;
+    assert_eq!(stuck.json(), json!([expected_json(&dead, true)]));
+    assert_eq!(stuck.json()[0]["status"], "in_progress");
+    let in_progress = admin(
+        &world,
+        &["transfers", "list", "--status", "in_progress", "--json"],
+    )
+    .await
+    .json();
+    let serials: Vec<&str> = in_progress
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["serial_id"].as_str().unwrap())
+        .collect();
+    assert_eq!(serials, ["s-dead", "s-live"], "oldest first");
+    assert_eq!(in_progress[1]["stuck"], false);
+    let human = admin(&world, &["transfers", "list"]).await;
+    assert!(
+        human.stdout.contains("in_progress (lease over: stuck)"),
+        "{human:?}"
+    );
+
+    let run = admin(
+        &world,
+        &[
+            "transfers",
+            "resolve",
+            "s-dead",
+            "--as",
+            "failed",
+            "--reason",
+            "never reached DeBox",
+        ],
+    )
+    .await;
+    assert_eq!(run.code, 0, "{run:?}");
+    assert_resolved(
+        &dead,
+        &item(&world, "s-dead").await,
+        "failed",
+        "never reached DeBox",
+        "in_progress",
+    );
+}
+
+#[tokio::test]
+async fn unmatched_events_and_charges_are_shown() {
+    let world = World::start().await;
+    let put = |item: Value| {
+        let world = &world;
+        async move {
+            let mut request = world.dynamo.put_item().table_name(&world.table);
+            for (name, value) in item.as_object().unwrap() {
+                let value = match value {
+                    Value::String(s) => AttributeValue::S(s.clone()),
+                    Value::Number(n) => AttributeValue::N(n.to_string()),
+                    Value::Bool(b) => AttributeValue::Bool(*b),
+                    other => panic!("{other}"),
+                };
+                request = request.item(name, value);
+            }
+            request.send().await.unwrap();
+        }
+    };
+    let body = r#"{"id":"evt_other","type":"charge.succeeded"}"#;
+    put(
+        json!({"pk": "event#evt_other", "kind": "event", "event_id": "evt_other",
+        "event_type": "charge.succeeded", "created_at": "2026-11-21T10:00:00Z",
+        "created_at_ms": 1_795_255_200_000u64, "received_at": 1_795_255_201_000u64,
+        "applied": false, "unmatched": "unknown_charge",
+        "unmatched_detail": "no charge ch_elsewhere was created here", "charge_id": "ch_elsewhere",
+        "event_amount": 1000, "event_currency": "USD", "body": body}),
+    )
+    .await;
+    // Matched events and other items are not listed.
+    put(
+        json!({"pk": "event#evt_ok", "kind": "event", "event_id": "evt_ok",
+        "event_type": "charge.succeeded", "received_at": 1_795_255_100_000u64, "applied": true,
+        "charge_id": "ch_1"}),
+    )
+    .await;
+    put(
+        json!({"pk": "charge#ch_1", "kind": "charge", "charge_id": "ch_1", "status": "succeeded",
+        "paid": true, "amount": 1000, "currency": "USD", "external_order_id": "order-1",
+        "created_at": 1_795_255_000_000u64, "caller_arn": CALLER_ARN,
+        "caller_account": CALLER_ACCOUNT, "last_event_id": "evt_ok", "note": "extra"}),
+    )
+    .await;
+
+    let listed = admin(&world, &["events", "unmatched", "--json"])
+        .await
+        .json();
+    assert_eq!(
+        listed,
+        json!([{"kind": "event", "event_id": "evt_other", "event_type": "charge.succeeded",
+            "created_at": "2026-11-21T10:00:00Z", "created_at_ms": 1_795_255_200_000u64,
+            "received_at": 1_795_255_201_000u64, "received_at_utc": "2026-11-21T10:00:01.000Z",
+            "applied": false, "unmatched": "unknown_charge",
+            "unmatched_detail": "no charge ch_elsewhere was created here",
+            "charge_id": "ch_elsewhere", "event_amount": 1000, "event_currency": "USD",
+            "body": body}])
+    );
+    let table = admin(&world, &["events", "unmatched"]).await;
+    assert_eq!(table.code, 0, "{table:?}");
+    let lines: Vec<&str> = table.stdout.lines().collect();
+    assert!(lines[0].starts_with("EVENT") && lines[0].ends_with("RECEIVED (UTC)"));
+    assert!(
+        lines[1].starts_with("evt_other")
+            && lines[1].contains("unknown_charge")
+            && lines[1].contains("ch_elsewhere")
+            && lines[1].ends_with("2026-11-21 10:00:01"),
+        "{table:?}"
+    );
+    assert_eq!(lines.len(), 3, "{table:?}");
+
+    let charge = admin(&world, &["charges", "show", "ch_1", "--json"])
+        .await
+        .json();
+    assert_eq!(charge["amount"], 1000);
+    assert_eq!(charge["paid"], true);
+    assert_eq!(charge["caller_arn"], CALLER_ARN);
+    assert_eq!(charge["note"], "extra");
+    let human = admin(&world, &["charges", "show", "ch_1"]).await;
+    let names: Vec<&str> = human
+        .stdout
+        .lines()
+        .map(|l| l.split_whitespace().next().unwrap())
+        .collect();
+    assert_eq!(
+        names,
+        [
+            "charge_id",
+            "status",
+            "paid",
+            "amount",
+            "currency",
+            "external_order_id",
+            "created_at",
+            "caller_arn",
+            "caller_account",
+            "last_event_id",
+            "kind",
+            "note"
+        ]
+    );
+    assert!(
+        human
+            .stdout
+            .contains("created_at         2026-11-21 09:56:40 UTC (1795255000000)"),
+        "{human:?}"
+    );
+}
