@@ -7,6 +7,10 @@ use shared::transfer::operator::{Reason, ResolveAs, StatusFilter};
 
 use crate::exit;
 
+// The help below says "10 minutes" past the lease before `resolve` takes an
+// `in_progress` transfer: it must change with the margin.
+const _: () = assert!(shared::transfer::operator::OPERATOR_LEASE_MARGIN_MS == 10 * 60 * 1000);
+
 #[derive(Debug, Parser)]
 #[command(
     name = "payments-admin",
@@ -58,7 +62,8 @@ DeBox's answer (code and message) and who asked (the caller's IAM ARN).\n\n\
 `--status stuck` lists what needs a person: every `unknown` transfer (DeBox may or may not have moved \
 the points, and nothing will send it again) and every `in_progress` one whose lease is over (the \
 function died mid-call; 5 s of grace for clock skew). Check each against DeBox's records, then run \
-`transfers resolve`.\n\n\
+`transfers resolve`: it takes an `in_progress` one only 10 minutes after its lease (the status column \
+says from when).\n\n\
 The whole table is scanned, page by page; progress goes to stderr."
     )]
     List {
@@ -78,15 +83,17 @@ The whole table is scanned, page by page; progress goes to stderr."
     },
     /// Settle an `unknown` (or dead `in_progress`) transfer by hand, once DeBox's records say what happened.
     #[command(
-        long_about = "Settle an `unknown` transfer by hand, or an `in_progress` one whose lease is over \
-(the function died mid-call), once DeBox's records (their merchant console or support) say what happened.\n\n\
+        long_about = "Settle an `unknown` transfer by hand, or an `in_progress` one whose lease ended more \
+than 10 minutes ago (the function died mid-call; the margin is for this machine's clock, which may be \
+off: no function runs 10 minutes past its lease), once DeBox's records (their merchant console or support) say what happened.\n\n\
   --as succeeded  DeBox moved the points. The serial is never sent again.\n\
   --as failed     DeBox did not. The serial is free again: the merchant may retry it, exactly as \
 after a refusal from DeBox (with a fresh order if the 5-minute token has expired).\n\n\
 One conditional write records the new status, your reason, who you are (STS GetCallerIdentity, \
 asked first: if STS cannot answer, nothing is written) and when. It is refused, and nothing is \
 written, for a serial with no transfer, one already succeeded or failed (resolved or answered by \
-DeBox), or one still in progress within its lease (the message says when the lease ends)."
+DeBox), or one in progress less than 10 minutes past its lease (the message says from when it can \
+be resolved)."
     )]
     Resolve {
         /// The transfer's serial_id.

@@ -106,7 +106,7 @@ pub async fn resolve(
         Ok(Err(refusal)) => {
             return Err(Failure::new(
                 exit::REFUSED,
-                refusal_message(&request.serial_id, &refusal),
+                refusal_message(&request.serial_id, &refusal, request.now_ms),
             ));
         }
         Err(e) => {
@@ -140,8 +140,9 @@ pub async fn resolve(
     Ok(())
 }
 
-/// Why a resolution was refused, in words; nothing was written.
-fn refusal_message(serial: &SerialId, refusal: &ResolveRefusal) -> String {
+/// Why a resolution was refused, in words; nothing was written. `now_ms`
+/// is this machine's clock, only for "ends" or "ended".
+fn refusal_message(serial: &SerialId, refusal: &ResolveRefusal, now_ms: u64) -> String {
     let why = match refusal {
         ResolveRefusal::NoSuchSerial => format!("there is no transfer with serial_id {serial}"),
         ResolveRefusal::AlreadySucceeded(record) => format!(
@@ -157,9 +158,16 @@ fn refusal_message(serial: &SerialId, refusal: &ResolveRefusal) -> String {
             resolvable_from,
         } => format!(
             "transfer {serial} is still in progress: its call to DeBox may still be running. \
-             Its lease ends at {} UTC; if it is still in progress at {} UTC, it can be resolved then",
+             Its lease {} at {} UTC; if it is still in progress at {} UTC ({} minutes after the lease, \
+             so that no clock error on this machine can resolve a live call), it can be resolved then",
+            if *lease_expires_at > now_ms {
+                "ends"
+            } else {
+                "ended"
+            },
             utc(*lease_expires_at),
-            utc(*resolvable_from)
+            utc(*resolvable_from),
+            operator::OPERATOR_LEASE_MARGIN_MS / 60_000
         ),
     };
     format!("refused: {why}; nothing was written")
@@ -190,6 +198,9 @@ pub fn to_json(record: &TransferRecord, now_ms: u64) -> Value {
         "serial_id": record.serial_id,
         "status": record.status.as_str(),
         "stuck": operator::is_stuck(record, now_ms),
+        "resolvable": operator::is_resolvable(record, now_ms),
+        "resolvable_from": resolvable_from(record),
+        "resolvable_from_utc": time(resolvable_from(record)),
         "amount": record.amount,
         "verify_amount": record.verify_amount,
         "to_user_id": record.to_user_id,
@@ -231,6 +242,10 @@ fn describe_record(record: &TransferRecord, now_ms: u64) -> String {
         ("created_at", utc_and_ms(record.created_at)),
         ("updated_at", utc_and_ms(record.updated_at)),
         ("lease_expires_at", utc_and_ms(record.lease_expires_at)),
+        (
+            "resolvable_from",
+            resolvable_from(record).map_or_else(|| "-".into(), utc_and_ms),
+        ),
         ("outcome_code", or_dash(&record.outcome_code)),
         ("outcome_message", or_dash(&record.outcome_message)),
     ];
@@ -250,20 +265,39 @@ fn describe_record(record: &TransferRecord, now_ms: u64) -> String {
             .collect::<Vec<_>>(),
     );
     if operator::is_stuck(record, now_ms) {
+        let serial = &record.serial_id;
         out.push_str(&format!(
-            "\nThis transfer needs a person: check serial {} against DeBox's records, then\n  payments-admin transfers resolve {} --as succeeded|failed --reason '...'\n",
-            record.serial_id, record.serial_id
+            "\nThis transfer needs a person: check serial {serial} against DeBox's records, then\n  payments-admin transfers resolve {serial} --as succeeded|failed --reason '...'\n",
         ));
+        if !operator::is_resolvable(record, now_ms) {
+            out.push_str(&format!(
+                "Its lease is over, but `resolve` refuses it until {} UTC: {} minutes past the lease, no function can still be calling DeBox, whatever this machine's clock says.\n",
+                utc(operator::resolvable_from(record.lease_expires_at)),
+                operator::OPERATOR_LEASE_MARGIN_MS / 60_000
+            ));
+        }
     }
     out
 }
 
-/// The stored status, and whether a dead claim reads as stuck.
+/// When an operator may resolve an `in_progress` claim (Unix ms); `None`
+/// for a settled or `unknown` record.
+fn resolvable_from(record: &TransferRecord) -> Option<u64> {
+    (record.status == TransferStatus::InProgress)
+        .then(|| operator::resolvable_from(record.lease_expires_at))
+}
+
+/// The stored status, whether a dead claim reads as stuck, and, until the
+/// operator's margin is over, when it can be resolved.
 fn status_text(record: &TransferRecord, now_ms: u64) -> String {
     match record.status {
-        TransferStatus::InProgress if operator::is_stuck(record, now_ms) => {
+        TransferStatus::InProgress if operator::is_resolvable(record, now_ms) => {
             "in_progress (lease over: stuck)".into()
         }
+        TransferStatus::InProgress if operator::is_stuck(record, now_ms) => format!(
+            "in_progress (lease over: stuck; resolvable from {} UTC)",
+            utc(operator::resolvable_from(record.lease_expires_at))
+        ),
         status => status.as_str().to_string(),
     }
 }

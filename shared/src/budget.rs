@@ -15,6 +15,11 @@ use std::time::Duration;
 /// is for when it is not, so the function is never killed mid-write.
 pub const RECORD_MARGIN_MS: u64 = 5_000;
 
+/// The most one table write may take (the table client's limit, see
+/// `bootstrap::aws_limits`). A flow that writes twice after its call (a
+/// charge: its record, then its idempotency key) keeps this much more back.
+pub const ONE_WRITE_MS: u64 = 4_000;
+
 /// Below this, a provider could not answer in time: the call is not made.
 pub const MIN_CALL_MS: u64 = 1_000;
 

@@ -13,6 +13,7 @@ use sandbox::{Fault, FaultKind};
 use serde_json::{Value, json};
 use shared::debox::SerialId;
 use shared::http::Caller;
+use shared::transfer::operator::OPERATOR_LEASE_MARGIN_MS;
 use shared::transfer::{Claim, ClaimOutcome, TransferStore};
 
 const TRANSFER: &str = "POST /openapi/payment/transfer";
@@ -164,13 +165,19 @@ fn rfc3339(ms: u64) -> String {
 }
 
 /// What the CLI must print for a transfer item, every field.
-fn expected_json(item: &Item, stuck: bool) -> Value {
+fn expected_json(item: &Item, stuck: bool, resolvable: bool) -> Value {
     let time = |name: &str| item.get(name).map(|_| number(item, name));
     let utc = |name: &str| time(name).map(rfc3339);
+    // An operator may resolve an `in_progress` claim from this instant on.
+    let resolvable_from = (text(item, "status") == "in_progress")
+        .then(|| number(item, "lease_expires_at") + OPERATOR_LEASE_MARGIN_MS);
     json!({
         "serial_id": text(item, "serial_id"),
         "status": text(item, "status"),
         "stuck": stuck,
+        "resolvable": resolvable,
+        "resolvable_from": resolvable_from,
+        "resolvable_from_utc": resolvable_from.map(rfc3339),
         "amount": text(item, "amount"),
         "verify_amount": text(item, "verify_amount"),
         "to_user_id": text(item, "to_user_id"),
@@ -220,7 +227,7 @@ async fn an_unknown_transfer_is_listed_resolved_failed_and_then_sent() {
     let unknown = item(&world, &serial).await;
     assert_eq!(text(&unknown, "status"), "unknown");
     assert_eq!(text(&unknown, "caller_arn"), CALLER_ARN);
-    let listed = json!([expected_json(&unknown, true)]);
+    let listed = json!([expected_json(&unknown, true, true)]);
 
     // Listed by its status and as stuck, with every field; not as anything else.
     let by_status = admin(
@@ -385,7 +392,7 @@ async fn a_transfer_resolved_as_succeeded_is_never_sent_again() {
     let after = item(&world, &serial).await;
     assert_resolved(&before, &after, "succeeded", reason, "unknown");
     let printed = run.json();
-    assert_eq!(printed, expected_json(&after, false));
+    assert_eq!(printed, expected_json(&after, false, false));
     assert_eq!(printed["resolved_by"], MOTO_ARN);
 
     let calls = world.sandbox.state().calls_to(TRANSFER);
@@ -479,6 +486,37 @@ async fn every_refusal_exits_non_zero_says_why_and_writes_nothing() {
 
     let live_lease = now_ms() + 120_000;
     claim(&world, "s-live", live_lease).await;
+    // Over by the functions' grace, so listed as stuck, but within the
+    // operator's margin: this machine's clock may be minutes fast, and the
+    // call may still be running.
+    let recent_lease = now_ms() - 60_000;
+    claim(&world, "s-recent", recent_lease).await;
+    let recent = item(&world, "s-recent").await;
+    assert_eq!(
+        admin(
+            &world,
+            &["transfers", "list", "--status", "stuck", "--json"]
+        )
+        .await
+        .json(),
+        json!([expected_json(&recent, true, false)])
+    );
+    let seconds = |ms: u64| rfc3339(ms)[..19].replace('T', " ");
+    let recent_from = seconds(recent_lease + OPERATOR_LEASE_MARGIN_MS);
+    let human = admin(&world, &["transfers", "list", "--status", "stuck"]).await;
+    assert!(
+        human.stdout.contains(&format!(
+            "in_progress (lease over: stuck; resolvable from {recent_from} UTC)"
+        )),
+        "{human:?}"
+    );
+    let shown = admin(&world, &["transfers", "show", "s-recent"]).await;
+    assert!(
+        shown
+            .stdout
+            .contains(&format!("`resolve` refuses it until {recent_from} UTC")),
+        "{shown:?}"
+    );
 
     let count = world.item_count().await;
     let cases: Vec<(String, &str, String)> = vec![
@@ -507,7 +545,16 @@ async fn every_refusal_exits_non_zero_says_why_and_writes_nothing() {
             "failed",
             format!(
                 "refused: transfer s-live is still in progress: its call to DeBox may still be running. Its lease ends at {} UTC",
-                rfc3339(live_lease)[..19].replace('T', " ")
+                seconds(live_lease)
+            ),
+        ),
+        (
+            "s-recent".into(),
+            "failed",
+            format!(
+                "refused: transfer s-recent is still in progress: its call to DeBox may still be running. \
+                 Its lease ended at {} UTC; if it is still in progress at {recent_from} UTC (10 minutes after the lease",
+                seconds(recent_lease)
             ),
         ),
     ];
@@ -569,8 +616,13 @@ async fn without_sts_nothing_is_resolved() {
 #[tokio::test]
 async fn an_in_progress_claim_past_its_lease_is_stuck_and_resolvable() {
     let world = World::start().await;
-    let grace = shared::table::LEASE_GRACE_MS;
-    claim(&world, "s-dead", now_ms() - grace - 1_000).await;
+    // Dead past the operator's margin, not only the functions' grace.
+    claim(
+        &world,
+        "s-dead",
+        now_ms() - OPERATOR_LEASE_MARGIN_MS - 1_000,
+    )
+    .await;
     claim(&world, "s-live", now_ms() + 120_000).await;
     let dead = item(&world, "s-dead").await;
 
@@ -579,7 +631,7 @@ async fn an_in_progress_claim_past_its_lease_is_stuck_and_resolvable() {
         &["transfers", "list", "--status", "stuck", "--json"],
     )
     .await;
-    assert_eq!(stuck.json(), json!([expected_json(&dead, true)]));
+    assert_eq!(stuck.json(), json!([expected_json(&dead, true, true)]));
     assert_eq!(stuck.json()[0]["status"], "in_progress");
     let in_progress = admin(
         &world,

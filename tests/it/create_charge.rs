@@ -1,5 +1,6 @@
 //! `create-charge` against the sandbox and moto, over real HTTP.
 
+use aws_sdk_dynamodb::types::AttributeValue;
 use bundle_tests::{Answer, Event, Function, World, call};
 use serde_json::{Value, json};
 
@@ -318,4 +319,50 @@ async fn a_charge_qbit_did_not_create_is_not_recorded() {
     .await;
     assert_eq!(answer.status, 402, "{}", answer.text);
     assert_eq!(world.item_count().await, 0);
+}
+
+/// A `charge#` item create-charge did not write (an older version's
+/// webhook made it from an event) is never taken for this charge's record:
+/// the webhook would apply no event to it, so the charge is not handed out.
+#[tokio::test]
+async fn a_charge_item_made_by_an_older_webhook_is_not_a_record() {
+    use shared::charge::{ChargeRecord, ChargeStore};
+    let world = World::start().await;
+    world
+        .dynamo
+        .put_item()
+        .table_name(&world.table)
+        .item("pk", AttributeValue::S("charge#ch_old".into()))
+        .item("kind", AttributeValue::S("charge".into()))
+        .item("charge_id", AttributeValue::S("ch_old".into()))
+        .item("status", AttributeValue::S("pending".into()))
+        .send()
+        .await
+        .unwrap();
+    let before = world.item("charge#ch_old").await;
+    let record = |request_id: &str| ChargeRecord {
+        charge_id: "ch_old".into(),
+        amount: 1000,
+        currency: "USD".into(),
+        external_order_id: "o-1".into(),
+        created_at: bundle_tests::now_ms(),
+        request_id: request_id.into(),
+        caller: shared::http::Caller::new(bundle_tests::CALLER_ARN, bundle_tests::CALLER_ACCOUNT),
+    };
+    let refused = world.store().record_charge(&record("req-1")).await;
+    assert!(
+        refused
+            .as_ref()
+            .is_err_and(|e| e.0.contains("without create-charge's record")),
+        "{refused:?}"
+    );
+    assert_eq!(world.item("charge#ch_old").await, before, "left as it was");
+
+    // Our own write, resent after a lost reply, is still ours.
+    let fresh = ChargeRecord {
+        charge_id: "ch_new".into(),
+        ..record("req-3")
+    };
+    world.store().record_charge(&fresh).await.unwrap();
+    world.store().record_charge(&fresh).await.unwrap();
 }

@@ -387,8 +387,11 @@ async fn a_hanging_charge_call_is_cut_in_time_to_keep_its_answer() {
         .sandbox
         .state()
         .inject(Fault::new("/api/v1/charges", FaultKind::Hang).times(1));
-    // About 3 s for the call, then the margin to keep its answer.
-    let deadline = bundle_tests::now_ms() + shared::budget::RECORD_MARGIN_MS + 3_000;
+    // About 3 s for the call, then the margins to record it and keep its answer.
+    let deadline = bundle_tests::now_ms()
+        + shared::budget::RECORD_MARGIN_MS
+        + shared::budget::ONE_WRITE_MS
+        + 3_000;
     let cut = create_before(&world, "key-hang", deadline).await;
     assert_eq!(cut.status, 504, "{}", cut.text);
 
@@ -414,7 +417,7 @@ async fn a_key_lease_just_over_by_our_clock_is_still_in_progress() {
             &key,
             &body_fingerprint(&charge).unwrap(),
             "other-container",
-            &shared::http::Caller::unauthenticated(),
+            &shared::http::Caller::new(bundle_tests::CALLER_ARN, bundle_tests::CALLER_ACCOUNT),
             now - 1_000,
             now - 10_000,
         )
@@ -459,7 +462,7 @@ async fn an_answer_too_large_to_keep_is_replayed_as_a_502_that_says_so() {
     assert_eq!(replay.header("idempotent-replayed"), Some("true"));
     assert_eq!(
         replay.json()["message"],
-        "the first answer to this Idempotency-Key (HTTP 200) was too large to keep; a charge may exist: list charges to find it"
+        "the first answer to this Idempotency-Key (HTTP 200) was too large to keep; a charge may exist at Qbit but was not recorded here: do not hand it out, create a new charge with a new key"
     );
     assert_eq!(world.sandbox.state().calls_to(CHARGES), 1);
 }
@@ -612,5 +615,49 @@ async fn a_charge_that_cannot_be_recorded_is_503_without_a_key_too() {
     assert_eq!(failed.status, 503, "{}", failed.text);
     assert!(!failed.text.contains("accessToken"), "{}", failed.text);
     assert_eq!(world.sandbox.state().calls_to(CHARGES), 1);
+    let orphan = world.sandbox.state().charges()[0].id.clone();
+    assert!(
+        !failed.text.contains(&orphan),
+        "the orphan is not handed out: {}",
+        failed.text
+    );
     assert_eq!(world.item_count().await, 0);
+}
+
+#[tokio::test]
+async fn another_accounts_request_is_never_answered_from_a_key() {
+    let world = World::start().await;
+    let first = create(&world, Some("key-shared"), &body()).await;
+    assert_eq!(first.status, 200, "{}", first.text);
+
+    // Same key, same body, signed by another AWS account: not the first
+    // caller's charge and access token.
+    let request = Event::new("POST", "/charges")
+        .json_body(&body())
+        .header("Idempotency-Key", "key-shared")
+        .caller(
+            "arn:aws:iam::210987654321:user/someone-else",
+            "210987654321",
+        )
+        .request("req-other");
+    let other = world.invoke(Function::CreateCharge, request).await;
+    assert_eq!(other.status, 409, "{}", other.text);
+    assert_eq!(
+        other.json(),
+        json!({"type": "invalid_request_error",
+               "message": "this Idempotency-Key was already used by another caller; use a new key for a new charge"})
+    );
+    assert_eq!(other.header("idempotent-replayed"), None);
+    assert_eq!(world.sandbox.state().calls_to(CHARGES), 1);
+
+    // Another identity of the same account is the same merchant: replayed.
+    let request = Event::new("POST", "/charges")
+        .json_body(&body())
+        .header("Idempotency-Key", "key-shared")
+        .caller("arn:aws:iam::123456789012:role/batch", "123456789012")
+        .request("req-same-account");
+    let same = world.invoke(Function::CreateCharge, request).await;
+    assert_eq!(same.status, 200, "{}", same.text);
+    assert_eq!(same.text, first.text);
+    assert_eq!(world.sandbox.state().calls_to(CHARGES), 1);
 }

@@ -77,6 +77,26 @@ async fn paid_charge(world: &World, amount: u64, order: &str) -> (String, sandbo
     (charge, event)
 }
 
+/// The `event#` item of an event about one of our charges, as recorded,
+/// that did not move it (older than what the charge shows): `applied`
+/// false, the 90-day TTL, and none of an unmatched event's attributes
+/// (`unmatched`, its detail, amount, currency, body).
+fn not_applied_item(
+    item: &std::collections::HashMap<String, aws_sdk_dynamodb::types::AttributeValue>,
+    body: &str,
+) -> Value {
+    let sent: Value = serde_json::from_str(body).unwrap();
+    let received_at: u64 = text(item, "received_at").parse().unwrap();
+    assert!(received_at.abs_diff(bundle_tests::now_ms()) < 60_000);
+    json!({
+        "pk": format!("event#{}", sent["id"].as_str().unwrap()), "kind": "event",
+        "event_id": sent["id"], "event_type": sent["type"], "created_at": sent["createdAt"],
+        "created_at_ms": text(item, "created_at_ms"), "received_at": received_at.to_string(),
+        "charge_id": sent["data"]["object"]["id"], "applied": false,
+        "expires_at": (received_at / 1000 + 90 * 24 * 3600).to_string(),
+    })
+}
+
 fn ok(answer: &Answer, duplicate: bool) {
     assert_eq!(answer.status, 200, "{}", answer.text);
     assert_eq!(
@@ -248,19 +268,28 @@ async fn an_older_event_arriving_late_does_not_roll_the_charge_back() {
         &deliver(&world, &closed.body, Some(&closed.signature)).await,
         false,
     );
+    let state = world.item(&format!("charge#{charge}")).await.unwrap();
+    assert_eq!(text(&state, "status"), "closed");
+    assert_eq!(text(&state, "last_event_id"), closed.id);
+    let count = world.item_count().await;
+
     ok(
         &deliver(&world, &succeeded.body, Some(&succeeded.signature)).await,
         false,
     );
 
-    let state = world.item(&format!("charge#{charge}")).await.unwrap();
-    assert_eq!(text(&state, "status"), "closed");
-    assert_eq!(text(&state, "last_event_id"), closed.id);
+    // The charge exactly as the newer event left it.
+    assert_eq!(
+        world.item(&format!("charge#{charge}")).await.as_ref(),
+        Some(&state)
+    );
+    // Recorded as ours and older (TTL, no `unmatched`), not kept as unmatched.
     let late = world
         .item(&format!("event#{}", succeeded.id))
         .await
         .expect("the late event is recorded");
-    assert_eq!(text(&late, "applied"), "false");
+    assert_eq!(flat(&late), not_applied_item(&late, &succeeded.body));
+    assert_eq!(world.item_count().await, count + 1);
 }
 
 #[tokio::test]
@@ -393,15 +422,21 @@ async fn the_offset_decides_which_event_is_newer() {
         deliver_event("evt_a", "2026-11-21T10:00:00.000Z").await,
         "evt_a"
     );
-    // 09:59:59Z: older, so it is recorded but does not replace evt_a.
-    assert_eq!(
-        deliver_event("evt_b", "2026-11-21T17:59:59.000+08:00").await,
-        "evt_a"
+    // 09:59:59Z: older, so it is recorded as ours but does not replace
+    // evt_a: the charge stays exactly as evt_a left it.
+    let before = world.item("charge#ch_1").await.unwrap();
+    let (body_b, signature_b) = signed_event(
+        &world,
+        "evt_b",
+        "charge.succeeded",
+        "2026-11-21T17:59:59.000+08:00",
+        "ch_1",
     );
-    assert_eq!(
-        text(&world.item("event#evt_b").await.unwrap(), "applied"),
-        "false"
-    );
+    ok(&deliver(&world, &body_b, Some(&signature_b)).await, false);
+    assert_eq!(world.item("charge#ch_1").await.as_ref(), Some(&before));
+    let b = world.item("event#evt_b").await.unwrap();
+    assert_eq!(flat(&b), not_applied_item(&b, &body_b));
+    assert_eq!(text(&b, "created_at_ms"), "1795255199000");
     // 10:00:01Z: newer.
     assert_eq!(
         deliver_event("evt_c", "2026-11-21T18:00:01+08:00").await,

@@ -16,7 +16,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 
 use super::store::{ChargeRecord, ChargeStore};
-use crate::budget::call_budget;
+use crate::budget::{ONE_WRITE_MS, call_budget};
 use crate::http::{Caller, Reply};
 use crate::qbit::{CallError, NewCharge, QbitClient};
 use crate::upstream::timed_out;
@@ -94,8 +94,10 @@ pub async fn create_charge<S: ChargeStore>(
         .await
         .map_err(CallError::NotReached)?;
     // What is left now: the charge call must end, answered or not, while
-    // there is time to record the charge and keep its answer under the key.
-    let budget = call_budget(deadline, now_ms()).ok_or_else(too_late)?;
+    // there is time to record the charge and keep its answer under the key
+    // (two writes: one more than the budget's own margin).
+    let budget =
+        call_budget(deadline.saturating_sub(ONE_WRITE_MS), now_ms()).ok_or_else(too_late)?;
     let created = tokio::time::timeout(budget, qbit.send_charge(call))
         .await
         .unwrap_or_else(|_| Err(CallError::MayHaveActed(timed_out())))?;
@@ -107,12 +109,15 @@ pub async fn create_charge<S: ChargeStore>(
     .map_err(|e| CreateError::Call(CallError::MayHaveActed(e)))
 }
 
-/// The one member of Qbit's charge the record needs from the answer; the
-/// rest is what we asked for (a charge Qbit holds with another amount or
-/// currency is then caught by the webhook's match, as a mismatch).
+/// What the record checks in Qbit's answer: the id, and that Qbit holds
+/// the amount and currency we asked for. A charge Qbit created otherwise
+/// is not handed out: its buyer would pay what we did not ask, and the
+/// webhook would only find out after the money was taken.
 #[derive(Deserialize)]
-struct ChargeId {
+struct AsCreated {
     id: String,
+    amount: Option<u64>,
+    currency: Option<String>,
 }
 
 /// Record the charge Qbit answered with (`created`), as asked (`charge`)
@@ -125,15 +130,32 @@ async fn record_created<S: ChargeStore>(
     now_ms: u64,
 ) -> Result<(), CreateError> {
     // The client read the id already; a charge without one never gets here.
-    let id = serde_json::from_str::<ChargeId>(created.get())
-        .map_err(|_| {
-            CreateError::Call(CallError::MayHaveActed(crate::upstream::unreadable(
+    let answer = serde_json::from_str::<AsCreated>(created.get()).map_err(|_| {
+        CreateError::Call(CallError::MayHaveActed(crate::upstream::unreadable(
+            crate::qbit::PROVIDER,
+            http::StatusCode::OK,
+            "charge has no id",
+        )))
+    })?;
+    let asked_currency = String::from(charge.currency.clone());
+    if answer.amount != Some(charge.amount.get())
+        || answer.currency.as_ref() != Some(&asked_currency)
+    {
+        tracing::error!(charge_id = %answer.id, asked_amount = charge.amount.get(), asked_currency = %asked_currency,
+            answered_amount = ?answer.amount, answered_currency = ?answer.currency,
+            caller_arn = by.caller.arn(), caller_account = by.caller.account(),
+            "Qbit created the charge with another amount or currency: not recorded, not handed out");
+        return Err(CreateError::Call(CallError::MayHaveActed(ApiError::new(
+            http::StatusCode::BAD_GATEWAY,
+            format!(
+                "{} created charge {} with another amount or currency than asked; \
+                 it was not recorded or handed out: create a new charge",
                 crate::qbit::PROVIDER,
-                http::StatusCode::OK,
-                "charge has no id",
-            )))
-        })?
-        .id;
+                answer.id
+            ),
+        ))));
+    }
+    let id = answer.id;
     let record = ChargeRecord {
         charge_id: id,
         amount: charge.amount.get(),
@@ -178,7 +200,7 @@ mod tests {
 
     fn qbits_answer() -> Box<RawValue> {
         RawValue::from_string(
-            r#"{"id":"ch_1","object":"charge","paid":false,"status":"pending","amount":1000}"#
+            r#"{"id":"ch_1","object":"charge","paid":false,"status":"pending","amount":1000,"currency":"USD"}"#
                 .into(),
         )
         .unwrap()
@@ -202,6 +224,33 @@ mod tests {
                 caller: Caller::new("arn:aws:iam::1:user/m", "1"),
             })
         );
+    }
+
+    #[tokio::test]
+    async fn a_charge_qbit_holds_with_another_amount_or_currency_is_not_handed_out() {
+        let store = MemoryCharges::default();
+        for answer in [
+            r#"{"id":"ch_1","amount":900,"currency":"USD"}"#,
+            r#"{"id":"ch_1","amount":1000,"currency":"EUR"}"#,
+            r#"{"id":"ch_1","amount":1000}"#,
+            r#"{"id":"ch_1","currency":"USD"}"#,
+        ] {
+            let answer = RawValue::from_string(answer.into()).unwrap();
+            let refused = record_created(&store, &answer, &asked(), &by(), 42)
+                .await
+                .unwrap_err();
+            // Qbit acted: the answer is kept under any key, never retried.
+            let CreateError::Call(CallError::MayHaveActed(error)) = refused else {
+                panic!("{refused:?}");
+            };
+            assert_eq!(error.status(), 502);
+            assert!(
+                error
+                    .to_json()
+                    .contains("created charge ch_1 with another amount or currency than asked")
+            );
+            assert_eq!(store.charge("ch_1"), None, "not recorded");
+        }
     }
 
     #[tokio::test]

@@ -30,6 +30,7 @@ fn record_of(item: &Item) -> Option<KeyRecord> {
     Some(KeyRecord {
         fingerprint: text("fingerprint")?,
         state,
+        caller_account: text("caller_account"),
     })
 }
 
@@ -165,9 +166,19 @@ impl ChargeStore for DynamoStore {
             .as_ref()
             .and_then(|item| item.get("request_id"))
             .and_then(|v| v.as_s().ok());
+        // An item of this id that create-charge did not write (an older
+        // version's webhook made it from an event): the webhook would never
+        // apply an event to it, so the charge must not be handed out.
+        let Some(by) = by else {
+            return Err(StoreUnavailable(format!(
+                "charge#{} exists without create-charge's record (made by an older webhook); \
+                 events for it would never apply",
+                charge.charge_id
+            )));
+        };
         // Our own write resent by the SDK after a lost reply: nothing to say.
-        if by != Some(&charge.request_id) {
-            tracing::warn!(charge_id = %charge.charge_id, recorded_by = by.map(String::as_str).unwrap_or(""),
+        if by != &charge.request_id {
+            tracing::warn!(charge_id = %charge.charge_id, recorded_by = %by,
                 "charge already recorded by another request; kept as it was");
         }
         Ok(())

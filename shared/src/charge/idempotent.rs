@@ -51,6 +51,25 @@ where
         .claim_key(key, fingerprint, &claim_id, caller, deadline, now_ms())
         .await?
     {
+        // A key is scoped to the account that used it first, as a payment
+        // API scopes keys to the merchant: another account's request with the
+        // same key and body must not be handed the first one's charge and
+        // access token.
+        KeyClaim::Taken(record)
+            if record
+                .caller_account
+                .as_deref()
+                .is_some_and(|account| account != caller.account()) =>
+        {
+            tracing::warn!(
+                caller_account = caller.account(),
+                "idempotency key of another account"
+            );
+            Err(ApiError::new(
+                StatusCode::CONFLICT,
+                "this Idempotency-Key was already used by another caller; use a new key for a new charge",
+            ))
+        }
         KeyClaim::Taken(record) if record.fingerprint != fingerprint => Err(ApiError::new(
             StatusCode::CONFLICT,
             "this Idempotency-Key was already used with a different request body; use a new key for a new charge",
@@ -108,7 +127,7 @@ fn keepable(status: StatusCode, body: &str) -> (u16, String) {
     let error = ApiError::new(
         StatusCode::BAD_GATEWAY,
         format!(
-            "the first answer to this Idempotency-Key (HTTP {}) was too large to keep; a charge may exist: list charges to find it",
+            "the first answer to this Idempotency-Key (HTTP {}) was too large to keep; a charge may exist at Qbit but was not recorded here: do not hand it out, create a new charge with a new key",
             status.as_u16()
         ),
     );

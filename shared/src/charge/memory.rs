@@ -70,6 +70,7 @@ impl KeyStore for MemoryKeys {
                 record: KeyRecord {
                     fingerprint: fingerprint.to_string(),
                     state: KeyState::InProgress,
+                    caller_account: Some(caller.account().to_string()),
                 },
                 claim_id: claim_id.to_string(),
                 caller: caller.clone(),

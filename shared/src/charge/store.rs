@@ -34,6 +34,10 @@ pub enum KeyState {
 pub struct KeyRecord {
     pub fingerprint: String,
     pub state: KeyState,
+    /// The AWS account whose request claimed the key (`None`: a key written
+    /// before keys recorded it). A key belongs to its account: another
+    /// account's request is never answered from it.
+    pub caller_account: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

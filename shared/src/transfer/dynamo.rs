@@ -6,7 +6,9 @@ use aws_sdk_dynamodb::types::{
     Put, ReturnValuesOnConditionCheckFailure, TransactWriteItem, Update,
 };
 
-use super::operator::{ResolveRequest, ScanProgress, StatusFilter, TransferAdmin};
+use super::operator::{
+    ResolveRequest, ScanProgress, StatusFilter, TransferAdmin, operator_lease_cutoff,
+};
 use super::store::{ABANDONED_MESSAGE, TRANSFER_RETENTION_SECS, transfer_key};
 use super::{
     Claim, ClaimOutcome, Resolution, Settlement, TransferRecord, TransferStatus, TransferStore,
@@ -272,6 +274,9 @@ impl TransferAdmin for DynamoStore {
             .table_name(self.table())
             .key("pk", s(transfer_key(serial)))
             // Operands read the item as it was: `resolved_from` is the old status.
+            // An `in_progress` claim only past the operator's margin
+            // (`operator::is_resolvable`): the operator's clock is no
+            // Lambda container's.
             .update_expression(
                 "SET resolved_from = #status, #status = :to, resolution_reason = :reason, \
                  resolved_by = :by, resolved_at = :now, updated_at = :now",
@@ -287,7 +292,7 @@ impl TransferAdmin for DynamoStore {
             .expression_attribute_values(":now", n(request.now_ms))
             .expression_attribute_values(":unknown", s(TransferStatus::Unknown.as_str()))
             .expression_attribute_values(":in_progress", s(TransferStatus::InProgress.as_str()))
-            .expression_attribute_values(":cutoff", n(lease_cutoff(request.now_ms)))
+            .expression_attribute_values(":cutoff", n(operator_lease_cutoff(request.now_ms)))
             .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
             .build()
             .map_err(|e| StoreUnavailable(e.to_string()))?;

@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 use std::sync::Mutex;
 
-use super::operator::{ResolveRequest, ScanProgress, StatusFilter, TransferAdmin};
+use super::operator::{ResolveRequest, ScanProgress, StatusFilter, TransferAdmin, is_resolvable};
 use super::store::ABANDONED_MESSAGE;
 use super::{
     Claim, ClaimOutcome, Resolution, Settlement, TransferRecord, TransferStatus, TransferStore,
@@ -141,10 +141,7 @@ impl TransferAdmin for MemoryTransfers {
         let Some(record) = records.get_mut(request.serial_id.as_str()) else {
             return Ok(Err(None));
         };
-        let open = record.status == TransferStatus::Unknown
-            || (record.status == TransferStatus::InProgress
-                && lease_is_over(record.lease_expires_at, request.now_ms));
-        if !open {
+        if !is_resolvable(record, request.now_ms) {
             return Ok(Err(Some(record.clone())));
         }
         record.resolution = Some(Resolution {

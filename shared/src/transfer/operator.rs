@@ -3,9 +3,9 @@
 //! records say what happened.
 //!
 //! Resolving is one conditional write (with an audit item, in one
-//! transaction), allowed only from `unknown` or from
-//! `in_progress` past its lease (grace included): never over a live call,
-//! never over an outcome already recorded. `failed` frees the serial for a
+//! transaction), allowed only from `unknown` or from `in_progress` more
+//! than [`OPERATOR_LEASE_MARGIN_MS`] past its lease: never over a live
+//! call, never over an outcome already recorded. `failed` frees the serial for a
 //! corrected retry exactly as a definite DeBox refusal does (the claim's
 //! condition lets a `failed` record be claimed again); `succeeded` holds it
 //! for good, as a success DeBox confirmed does.
@@ -16,13 +16,51 @@ use super::{TransferRecord, TransferStatus, TransferStore};
 use crate::debox::SerialId;
 use crate::table::StoreUnavailable;
 
+/// How long past its end an `in_progress` claim's lease must be before an
+/// operator may resolve it. The operator's clock is a laptop's, not a
+/// Lambda container's: it may be off by seconds or minutes, far beyond the
+/// 5 s of [`crate::table::LEASE_GRACE_MS`]. A live claim resolved `failed`
+/// mid-call would free its serial while DeBox applies it, and the retry
+/// would send the points twice. The function's lease ends at its deadline,
+/// at most its 15 s timeout after the claim, so 10 minutes past the lease no
+/// function can still be running, whatever the operator's clock says
+/// within 10 minutes of the truth. Waiting costs a dead claim nothing but
+/// minutes. `unknown` is resolvable at once: Lambda-side code wrote it,
+/// after the call ended or with its own clock's grace.
+pub const OPERATOR_LEASE_MARGIN_MS: u64 = 10 * 60 * 1000;
+
+/// Whether an operator may resolve `record` at `now_ms` (the operator's
+/// clock): it is `unknown`, or `in_progress` with its lease over by
+/// [`OPERATOR_LEASE_MARGIN_MS`]. The rule the stores' writes enforce.
+pub fn is_resolvable(record: &TransferRecord, now_ms: u64) -> bool {
+    match record.status {
+        TransferStatus::Unknown => true,
+        TransferStatus::InProgress => resolvable_from(record.lease_expires_at) <= now_ms,
+        TransferStatus::Succeeded | TransferStatus::Failed => false,
+    }
+}
+
+/// The first instant (Unix ms) an operator may resolve an `in_progress`
+/// claim whose lease ends at `lease_expires_at`.
+pub fn resolvable_from(lease_expires_at: u64) -> u64 {
+    lease_expires_at.saturating_add(OPERATOR_LEASE_MARGIN_MS)
+}
+
+/// The latest lease end an operator may resolve at `now_ms`, for the
+/// table's condition (`lease_expires_at <= :cutoff`).
+pub fn operator_lease_cutoff(now_ms: u64) -> u64 {
+    now_ms.saturating_sub(OPERATOR_LEASE_MARGIN_MS)
+}
+
 /// Which transfers to list.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum StatusFilter {
     /// Exactly this stored status.
     Is(TransferStatus),
     /// What needs a person: `unknown`, or `in_progress` past its lease
-    /// (grace included), whose function died mid-call.
+    /// (grace included), whose function died mid-call. Listing is
+    /// harmless, so it uses the functions' grace; resolving such a claim
+    /// waits for [`OPERATOR_LEASE_MARGIN_MS`].
     Stuck,
 }
 
@@ -131,8 +169,8 @@ pub enum ResolveRefusal {
     /// serial is already free for a retry.
     AlreadyFailed(Box<TransferRecord>),
     /// Its call may still be running: its lease ends at `lease_expires_at`
-    /// and it can be resolved from `resolvable_from` (Unix ms), when the
-    /// grace for other clocks is over too.
+    /// and it can be resolved from `resolvable_from` (Unix ms),
+    /// [`OPERATOR_LEASE_MARGIN_MS`] later.
     StillLive {
         lease_expires_at: u64,
         resolvable_from: u64,
@@ -151,8 +189,8 @@ pub trait TransferAdmin: TransferStore {
     ) -> impl Future<Output = Result<Vec<TransferRecord>, StoreUnavailable>> + Send;
 
     /// One conditional write: the resolution, only if the record is
-    /// `unknown`, or `in_progress` with its lease over at `now_ms` (grace
-    /// included). `Ok(record)` is the record as written; `Err(old)` is the
+    /// `unknown`, or `in_progress` with its lease over by
+    /// [`OPERATOR_LEASE_MARGIN_MS`] at `now_ms` ([`is_resolvable`]). `Ok(record)` is the record as written; `Err(old)` is the
     /// refusal with the record as it was (`None`: there is none).
     fn write_resolution(
         &self,
@@ -229,19 +267,13 @@ pub fn refusal(old: Option<TransferRecord>) -> ResolveRefusal {
     match old.status {
         TransferStatus::Succeeded => ResolveRefusal::AlreadySucceeded(Box::new(old)),
         TransferStatus::Failed => ResolveRefusal::AlreadyFailed(Box::new(old)),
-        // The condition allows `unknown` and a dead claim, so what it
-        // refused in progress is a live claim.
+        // The condition allows `unknown` and a claim past the operator's
+        // margin, so what it refused in progress may still be live.
         TransferStatus::InProgress | TransferStatus::Unknown => ResolveRefusal::StillLive {
             lease_expires_at: old.lease_expires_at,
-            resolvable_from: lease_resolvable_from(old.lease_expires_at),
+            resolvable_from: resolvable_from(old.lease_expires_at),
         },
     }
-}
-
-/// The first instant a lease ending at `lease_expires_at` counts as over
-/// ([`crate::table::lease_is_over`]).
-fn lease_resolvable_from(lease_expires_at: u64) -> u64 {
-    lease_expires_at.saturating_add(crate::table::LEASE_GRACE_MS)
 }
 
 #[cfg(test)]
@@ -420,16 +452,56 @@ mod tests {
             refused("live").await,
             ResolveRefusal::StillLive {
                 lease_expires_at: now + 10_000,
-                resolvable_from: now + 10_000 + LEASE_GRACE_MS,
+                resolvable_from: now + 10_000 + OPERATOR_LEASE_MARGIN_MS,
             }
         );
+    }
+
+    /// The operator's margin, to the millisecond: a claim whose lease ended
+    /// a millisecond short of it may still be live by some clock and is
+    /// refused (though already listed as stuck); at the margin it resolves.
+    #[tokio::test]
+    async fn an_in_progress_claim_is_resolvable_only_past_the_operator_margin() {
+        let store = MemoryTransfers::default();
+        let now = now_ms();
+        let early = now - OPERATOR_LEASE_MARGIN_MS + 1;
+        let due = now - OPERATOR_LEASE_MARGIN_MS;
+        claimed(&store, "early", early, early - 15_000).await;
+        claimed(&store, "due", due, due - 15_000).await;
+
+        let before = store.get(&serial("early")).await.unwrap().unwrap();
+        assert!(is_stuck(&before, now), "listed as stuck already");
+        assert!(!is_resolvable(&before, now));
+        assert_eq!(
+            resolve(&store, &request("early", ResolveAs::Failed, now))
+                .await
+                .unwrap(),
+            Err(ResolveRefusal::StillLive {
+                lease_expires_at: early,
+                resolvable_from: now + 1,
+            })
+        );
+        assert_eq!(store.get(&serial("early")).await.unwrap(), Some(before));
+
+        let resolved = resolve(&store, &request("due", ResolveAs::Failed, now))
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(resolved.status, TransferStatus::Failed);
+        assert_eq!(
+            resolved.resolution.unwrap().resolved_from,
+            TransferStatus::InProgress
+        );
+        assert_eq!(resolvable_from(due), now);
+        assert_eq!(operator_lease_cutoff(now), due);
     }
 
     #[tokio::test]
     async fn a_dead_claim_is_resolvable_and_a_resent_resolution_is_ours() {
         let store = MemoryTransfers::default();
         let now = now_ms();
-        claimed(&store, "dead", now - LEASE_GRACE_MS, now - 20_000).await;
+        let lease = now - OPERATOR_LEASE_MARGIN_MS;
+        claimed(&store, "dead", lease, lease - 15_000).await;
         let ask = request("dead", ResolveAs::Succeeded, now);
         let first = resolve(&store, &ask).await.unwrap().unwrap();
         assert_eq!(

@@ -203,14 +203,21 @@ mod tests {
         let paid = event("evt_1", "charge.succeeded", "2026-11-21T18:00:00+08:00");
         let first = signed(&store, &paid).await.unwrap();
         assert_eq!(first.body(), r#"{"duplicate":false,"received":true}"#);
+        assert_eq!(store.event("evt_1"), Some(Recorded::New { applied: true }));
         let again = signed(&store, &paid).await.unwrap();
         assert_eq!(again.body(), r#"{"duplicate":true,"received":true}"#);
-
-        // Same rank, an instant earlier (09:59:59Z): recorded, not applied.
-        let older = event("evt_0", "charge.succeeded", "2026-11-21T09:59:59Z");
-        signed(&store, &older).await.unwrap();
         let charge = store.charge("ch_1").unwrap();
         assert_eq!(charge.last_event_id.as_deref(), Some("evt_1"));
+        metrics::captured::outcomes();
+
+        // Same rank, an instant earlier (09:59:59Z): recorded as ours and
+        // not applied, not as unmatched (nothing counted), the charge as it was.
+        let older = event("evt_0", "charge.succeeded", "2026-11-21T09:59:59Z");
+        let answer = signed(&store, &older).await.unwrap();
+        assert_eq!(answer.body(), r#"{"duplicate":false,"received":true}"#);
+        assert_eq!(store.event("evt_0"), Some(Recorded::New { applied: false }));
+        assert_eq!(metrics::captured::outcomes(), Vec::<String>::new());
+        assert_eq!(store.charge("ch_1"), Some(charge));
         // A lower rank, later: not applied either.
         let pending = event("evt_2", "charge.pending", "2026-11-21T11:00:00Z");
         signed(&store, &pending).await.unwrap();
