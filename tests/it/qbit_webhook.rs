@@ -820,3 +820,43 @@ async fn a_pending_event_applies_to_a_charge_just_created() {
         "true"
     );
 }
+
+/// A signed event about money whose type this bundle does not apply (a
+/// refund of one of our charges): the charge is left as it was, and the
+/// event is kept for a person (unmatched, no TTL, counted), not left to
+/// expire unseen like other unknown types.
+#[tokio::test]
+async fn a_money_event_of_a_type_we_do_not_apply_is_kept_for_a_person() {
+    let world = World::start().await;
+    let charge = world.create_charge(1000, "USD", "order-42").await;
+    let recorded = world.item(&format!("charge#{charge}")).await.unwrap();
+    let body = json!({"id": "evt_refund", "object": "event", "type": "charge.refunded",
+                      "createdAt": "2026-11-21T10:00:00.000Z",
+                      "data": {"object": {"id": charge, "object": "charge", "status": "refunded",
+                                          "paid": true, "amount": 1000, "currency": "USD"}}})
+    .to_string();
+    let signature = world.sandbox.state().webhook_key.sign(body.as_bytes());
+    ok(&deliver(&world, &body, Some(&signature)).await, false);
+
+    assert_eq!(
+        world.item(&format!("charge#{charge}")).await.as_ref(),
+        Some(&recorded)
+    );
+    let kept = world.item("event#evt_refund").await.unwrap();
+    let received_at = text(&kept, "received_at");
+    assert_eq!(
+        flat(&kept),
+        json!({
+            "pk": "event#evt_refund", "kind": "event", "event_id": "evt_refund",
+            "event_type": "charge.refunded", "created_at": "2026-11-21T10:00:00.000Z",
+            "created_at_ms": text(&kept, "created_at_ms"), "received_at": received_at,
+            "applied": false, "unmatched": "unhandled_type",
+            "unmatched_detail": "event type charge.refunded is not applied by this bundle; \
+                                 check the charge at Qbit and the merchant's ledger",
+            "body": body,
+        })
+    );
+    // Delivered again: a duplicate.
+    ok(&deliver(&world, &body, Some(&signature)).await, true);
+    assert_eq!(world.item("event#evt_refund").await.as_ref(), Some(&kept));
+}

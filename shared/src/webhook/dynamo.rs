@@ -8,7 +8,7 @@ use aws_sdk_dynamodb::types::{
     Update,
 };
 
-use super::matching::{RecordedCharge, Unmatched, match_charge};
+use super::matching::{RecordedCharge, Unmatched, match_charge, unhandled};
 use super::store::{EVENT_RETENTION_SECS, EventStore, Recorded, unreadable_event_key};
 use crate::http::MAX_BODY_BYTES;
 use crate::qbit::webhook::{Event, EventCharge, rank};
@@ -21,7 +21,7 @@ enum Kept<'a> {
     Applied(bool),
     /// About a charge that is not ours, or not as recorded: why, and the
     /// event exactly as received. Kept until an operator removes it.
-    Unmatched(&'a Unmatched, &'a EventCharge, &'a str),
+    Unmatched(&'a Unmatched, Option<&'a EventCharge>, &'a str),
 }
 
 fn event_put(
@@ -48,13 +48,19 @@ fn event_put(
             .item("applied", AttributeValue::Bool(applied))
             .item(TTL_ATTRIBUTE, n(now_ms / 1000 + EVENT_RETENTION_SECS)),
         // No TTL: an operator decides when it goes.
-        Kept::Unmatched(unmatched, charge, body) => put
-            .item("applied", AttributeValue::Bool(false))
-            .item("unmatched", s(unmatched.reason.as_str()))
-            .item("unmatched_detail", s(&unmatched.detail))
-            .item("event_amount", n(charge.amount))
-            .item("event_currency", s(&charge.currency))
-            .item("body", s(body)),
+        Kept::Unmatched(unmatched, charge, body) => {
+            put = put
+                .item("applied", AttributeValue::Bool(false))
+                .item("unmatched", s(unmatched.reason.as_str()))
+                .item("unmatched_detail", s(&unmatched.detail))
+                .item("body", s(body));
+            match charge {
+                Some(charge) => put
+                    .item("event_amount", n(charge.amount))
+                    .item("event_currency", s(&charge.currency)),
+                None => put,
+            }
+        }
     };
     put.build().map_err(|e| StoreUnavailable(e.to_string()))
 }
@@ -79,6 +85,13 @@ impl EventStore for DynamoStore {
         now_ms: u64,
     ) -> Result<Recorded, StoreUnavailable> {
         let (Some(charge), Some(rank)) = (&event.charge, rank(&event.kind)) else {
+            if let Some(unmatched) = unhandled(event) {
+                let kept = Kept::Unmatched(&unmatched, None, body);
+                return match record_event_only(self, event, kept, now_ms).await? {
+                    Recorded::Duplicate => Ok(Recorded::Duplicate),
+                    _ => Ok(Recorded::Unmatched(unmatched)),
+                };
+            }
             return record_event_only(self, event, Kept::Applied(false), now_ms).await;
         };
         let update = Update::builder()
@@ -154,7 +167,7 @@ impl EventStore for DynamoStore {
         let seen = reason(1).and_then(|r| r.item()).and_then(recorded_charge);
         match match_charge(charge, seen.as_ref()) {
             Err(unmatched) => {
-                let kept = Kept::Unmatched(&unmatched, charge, body);
+                let kept = Kept::Unmatched(&unmatched, Some(charge), body);
                 match record_event_only(self, event, kept, now_ms).await? {
                     Recorded::Duplicate => Ok(Recorded::Duplicate),
                     _ => Ok(Recorded::Unmatched(unmatched)),

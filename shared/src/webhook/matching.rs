@@ -6,7 +6,7 @@
 //! not proof of our payment. Neither changes a charge: it is kept as
 //! unmatched for an operator.
 
-use crate::qbit::webhook::EventCharge;
+use crate::qbit::webhook::{Event, EventCharge, rank};
 
 /// Why an event applies to no charge of ours.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -17,6 +17,10 @@ pub enum UnmatchedReason {
     AmountMismatch,
     /// Same amount, another currency.
     CurrencyMismatch,
+    /// A `charge.*` or `refund.*` type this bundle does not apply (a refund,
+    /// a dispute): money may have moved, so a person looks, whatever charge
+    /// it is about.
+    UnhandledType,
 }
 
 impl UnmatchedReason {
@@ -26,6 +30,7 @@ impl UnmatchedReason {
             Self::UnknownCharge => "unknown_charge",
             Self::AmountMismatch => "amount_mismatch",
             Self::CurrencyMismatch => "currency_mismatch",
+            Self::UnhandledType => "unhandled_type",
         }
     }
 }
@@ -71,6 +76,23 @@ pub fn match_charge(
         detail: format!(
             "event says {} {}, charge recorded {} {}",
             event.amount, event.currency, recorded.amount, recorded.currency
+        ),
+    })
+}
+
+/// Why `event` must be kept for a person although it names no charge we
+/// apply it to: its type is about money (`charge.*`, `refund.*`) but is not
+/// one whose effect on a charge this bundle knows. Other unknown types
+/// (say, a customer's) are recorded and acknowledged as before.
+pub fn unhandled(event: &Event) -> Option<Unmatched> {
+    let about_money = ["charge.", "refund."]
+        .iter()
+        .any(|family| event.kind.starts_with(family));
+    (about_money && rank(&event.kind).is_none()).then(|| Unmatched {
+        reason: UnmatchedReason::UnhandledType,
+        detail: format!(
+            "event type {} is not applied by this bundle; check the charge at Qbit and the merchant's ledger",
+            event.kind
         ),
     })
 }
@@ -135,6 +157,34 @@ mod tests {
                 }),
                 "{recorded:?}"
             );
+        }
+    }
+
+    #[test]
+    fn money_types_we_do_not_apply_are_unhandled_other_types_are_not() {
+        let event = |kind: &str| Event {
+            id: "evt_1".into(),
+            kind: kind.into(),
+            created_at: "2026-11-21T10:00:00Z".into(),
+            created_at_ms: 0,
+            charge: None,
+        };
+        for kind in [
+            "charge.refunded",
+            "charge.dispute.created",
+            "refund.succeeded",
+        ] {
+            let unmatched = unhandled(&event(kind)).expect(kind);
+            assert_eq!(unmatched.reason, UnmatchedReason::UnhandledType);
+            assert!(unmatched.detail.contains(kind), "{}", unmatched.detail);
+        }
+        for kind in [
+            "charge.succeeded",
+            "charge.pending",
+            "customer.created",
+            "chargeback",
+        ] {
+            assert_eq!(unhandled(&event(kind)), None, "{kind}");
         }
     }
 

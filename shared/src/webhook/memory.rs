@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use super::matching::{RecordedCharge, match_charge};
+use super::matching::{RecordedCharge, match_charge, unhandled};
 use super::store::{EventStore, Recorded, unreadable_event_key};
 use crate::qbit::webhook::{Event, rank};
 use crate::table::StoreUnavailable;
@@ -90,7 +90,10 @@ impl EventStore for MemoryEvents {
         if tables.events.contains_key(&event.id) {
             return Ok(Recorded::Duplicate);
         }
-        let mut recorded = Recorded::New { applied: false };
+        let mut recorded = match unhandled(event) {
+            Some(unmatched) => Recorded::Unmatched(unmatched),
+            None => Recorded::New { applied: false },
+        };
         if let (Some(charge), Some(rank)) = (&event.charge, rank(&event.kind)) {
             let now = tables.charges.get(&charge.id);
             let seen = now.map(|c| RecordedCharge {

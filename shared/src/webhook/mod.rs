@@ -18,7 +18,7 @@ mod memory;
 mod receive;
 mod store;
 
-pub use matching::{RecordedCharge, Unmatched, UnmatchedReason, match_charge};
+pub use matching::{RecordedCharge, Unmatched, UnmatchedReason, match_charge, unhandled};
 pub use memory::{ChargeState, MemoryEvents};
 pub use receive::receive;
 pub use store::{EventStore, Recorded, unreadable_event_key};
