@@ -783,3 +783,41 @@ async fn unmatched_events_and_charges_are_shown() {
         "{human:?}"
     );
 }
+
+/// End to end: another merchant's genuine signed event, delivered to the
+/// real webhook, changes no charge and is what `events unmatched` lists;
+/// `charges show` says no such charge was recorded here.
+#[tokio::test]
+async fn a_foreign_event_delivered_to_the_webhook_is_listed_as_unmatched() {
+    let world = World::start().await;
+    let charge = world.charge_at_qbit(500, "their-order").await;
+    let event = world
+        .sandbox
+        .state()
+        .settle_charge(&charge, "charge.succeeded")
+        .unwrap();
+    let request = Event::new("POST", "/webhooks/qbit")
+        .without_caller()
+        .header(shared::qbit::webhook::SIGNATURE_HEADER, &event.signature)
+        .header("content-type", "application/json")
+        .text_body(&event.body)
+        .request("req-webhook");
+    let answer = world.invoke(Function::QbitWebhook, request).await;
+    assert_eq!(answer.status, 200, "{}", answer.text);
+    assert_eq!(world.item(&format!("charge#{charge}")).await, None);
+
+    let listed = admin(&world, &["events", "unmatched", "--json"])
+        .await
+        .json();
+    let listed = listed.as_array().unwrap();
+    assert_eq!(listed.len(), 1, "{listed:?}");
+    assert_eq!(listed[0]["event_id"], json!(event.id));
+    assert_eq!(listed[0]["charge_id"], json!(charge));
+    assert_eq!(listed[0]["unmatched"], "unknown_charge");
+    assert_eq!(listed[0]["event_amount"], 500);
+    assert_eq!(listed[0]["body"], json!(event.body));
+
+    admin(&world, &["charges", "show", &charge])
+        .await
+        .refused(5, &format!("no charge {charge} in table"));
+}
