@@ -24,8 +24,9 @@ impl Aws {
     }
 
     /// Who is running this: STS `GetCallerIdentity`'s ARN, recorded on a
-    /// resolution. No answer, no resolution.
-    pub async fn caller_arn(&self) -> Result<String, Failure> {
+    /// resolution or a handled event. No answer, no write. `who` names it
+    /// in the error ("who is resolving").
+    pub async fn caller_arn(&self, who: &str) -> Result<String, Failure> {
         let config = aws_sdk_sts::config::Builder::from(&self.sdk)
             .timeout_config(
                 aws_config::timeout::TimeoutConfig::builder()
@@ -40,7 +41,7 @@ impl Aws {
             .await
             .map_err(|e| {
                 Failure::unavailable(format!(
-                    "STS GetCallerIdentity failed, so who is resolving cannot be recorded; nothing was written: {}",
+                    "STS GetCallerIdentity failed, so {who} cannot be recorded; nothing was written: {}",
                     DisplayErrorContext(&e)
                 ))
             })?;
@@ -49,9 +50,9 @@ impl Aws {
             .filter(|arn| !arn.is_empty())
             .map(str::to_string)
             .ok_or_else(|| {
-                Failure::unavailable(
-                    "STS GetCallerIdentity answered without an ARN, so who is resolving cannot be recorded; nothing was written",
-                )
+                Failure::unavailable(format!(
+                    "STS GetCallerIdentity answered without an ARN, so {who} cannot be recorded; nothing was written"
+                ))
             })
     }
 }

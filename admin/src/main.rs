@@ -1,15 +1,18 @@
 //! `payments-admin`: the operator CLI for the payments table. This file
 //! only parses the arguments, calls the command and prints how it ended;
-//! the rules live in the flows (`shared::transfer::operator`).
+//! the rules live in the flows (`shared::transfer::operator`,
+//! `shared::webhook::operator`).
 
 mod aws;
 mod charges;
 mod cli;
 mod events;
 mod exit;
+mod handle;
 mod item;
 mod render;
 mod transfers;
+mod unreadable;
 
 use std::process::ExitCode;
 
@@ -43,7 +46,18 @@ async fn main() -> ExitCode {
             json,
         }) => transfers::resolve(&aws, serial, to, reason, json.json).await,
         Command::Charges(Charges::Show { id, json }) => charges::show(&aws, &id, json.json).await,
-        Command::Events(Events::Unmatched { json }) => events::unmatched(&aws, json.json).await,
+        Command::Events(Events::Unmatched { all, json }) => {
+            events::unmatched(&aws, all, json.json).await
+        }
+        Command::Events(Events::Unreadable { all, json }) => {
+            unreadable::list(&aws, all, json.json).await
+        }
+        Command::Events(Events::ReplayFile { key, out, json }) => {
+            unreadable::replay_file(&aws, &key, &out, json.json).await
+        }
+        Command::Events(Events::Handle { key, note, json }) => {
+            handle::handle(&aws, key, note, json.json).await
+        }
     };
     match result {
         Ok(()) => ExitCode::from(exit::OK),

@@ -93,7 +93,7 @@ pub async fn resolve(
     json: bool,
 ) -> Result<(), Failure> {
     // Who is resolving, before anything is written: no identity, no write.
-    let resolved_by = aws.caller_arn().await?;
+    let resolved_by = aws.caller_arn("who is resolving").await?;
     let request = ResolveRequest {
         serial_id: serial,
         to,

@@ -821,3 +821,413 @@ async fn a_foreign_event_delivered_to_the_webhook_is_listed_as_unmatched() {
         .await
         .refused(5, &format!("no charge {charge} in table"));
 }
+
+/// Deliver `body` signed with `signature` to the real webhook; its answer.
+async fn webhook(world: &World, body: &str, signature: &str) -> bundle_tests::Answer {
+    let request = Event::new("POST", "/webhooks/qbit")
+        .without_caller()
+        .header(shared::qbit::webhook::SIGNATURE_HEADER, signature)
+        .header("content-type", "application/json")
+        .text_body(body)
+        .request("req-webhook");
+    world.invoke(Function::QbitWebhook, request).await
+}
+
+/// The item after an operator marked it handled: the item before, with
+/// exactly `handled_by` (moto's STS ARN), `handled_at` (now) and
+/// `handled_note` added.
+fn assert_handled(before: &Item, after: &Item, note: &str) -> u64 {
+    let at = number(after, "handled_at");
+    assert!(at <= now_ms() && at + 60_000 > now_ms(), "{at}");
+    let mut expected = before.clone();
+    for (name, value) in [
+        ("handled_by", AttributeValue::S(MOTO_ARN.into())),
+        ("handled_at", AttributeValue::N(at.to_string())),
+        ("handled_note", AttributeValue::S(note.into())),
+    ] {
+        expected.insert(name.to_string(), value);
+    }
+    assert_eq!(after, &expected);
+    at
+}
+
+/// A fresh directory for files the CLI writes.
+fn out_dir(name: &str) -> PathBuf {
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(bundle_tests::unique(name));
+    assert!(!dir.exists());
+    dir
+}
+
+/// End to end: a signed body the webhook cannot read is listed by `events
+/// unreadable`, written byte for byte by `events replay-file`, replays
+/// through the real webhook with the printed signature, and, once marked
+/// handled, leaves the default list and stays on the table with its TTL.
+#[tokio::test]
+async fn an_unreadable_event_is_listed_written_for_a_replay_and_handled() {
+    use base64::Engine;
+    let world = World::start().await;
+    // Awkward for a shell or an editor (quotes, a tab, a non-ASCII letter), and signed.
+    let body = "{\"hello\": \"wörld\",\t\"it's\": 1}";
+    let signature = world.sandbox.state().webhook_key.sign(body.as_bytes());
+    let answer = webhook(&world, body, &signature).await;
+    assert_eq!(answer.status, 200, "{}", answer.text);
+    assert_eq!(answer.text, r#"{"duplicate":false,"received":true}"#);
+    let key = shared::webhook::unreadable_event_key(body.as_bytes());
+    let kept = world.item(&key).await.expect("kept");
+    let time = |name: &str| number(&kept, name);
+    let expected = json!({
+        "item_key": key,
+        "reason": "the event has no `id` (line 1, column 30)",
+        "deliveries": 1,
+        "first_received_at": time("first_received_at"),
+        "first_received_at_utc": rfc3339(time("first_received_at")),
+        "last_received_at": time("last_received_at"),
+        "last_received_at_utc": rfc3339(time("last_received_at")),
+        "expires_at": time("expires_at"),
+        "expires_at_utc": rfc3339(time("expires_at") * 1000),
+        "signature": signature,
+        "body_base64": base64::engine::general_purpose::STANDARD.encode(body),
+        "body_text": body,
+        "handled_by": null,
+        "handled_at": null,
+        "handled_at_utc": null,
+        "handled_note": null,
+    });
+    let listed = admin(&world, &["events", "unreadable", "--json"]).await;
+    assert_eq!(listed.json(), json!([expected]));
+    assert_eq!(listed.stderr, "");
+    assert_eq!(
+        time("expires_at"),
+        time("first_received_at") / 1000 + 90 * 24 * 3600
+    );
+
+    let human = admin(&world, &["events", "unreadable"]).await;
+    assert_eq!(human.code, 0, "{human:?}");
+    let lines: Vec<&str> = human.stdout.lines().collect();
+    assert!(
+        lines[0].starts_with("ITEM KEY") && lines[0].ends_with("LAST RECEIVED (UTC)"),
+        "{human:?}"
+    );
+    let received = rfc3339(time("first_received_at"))[..19].replace('T', " ");
+    let cells: Vec<&str> = lines[1]
+        .split("  ")
+        .map(str::trim)
+        .filter(|c| !c.is_empty())
+        .collect();
+    assert_eq!(
+        cells[..3],
+        [
+            key.as_str(),
+            "the event has no `id` (line 1, column 30)",
+            "1"
+        ],
+        "{human:?}"
+    );
+    assert!(cells[3] == received && cells.len() == 5, "{human:?}");
+    assert_eq!(lines.len(), 3, "{human:?}");
+
+    // Written for a replay: the exact bytes, the signature, the curl.
+    let dir = out_dir("replay");
+    let dir_text = dir.to_str().unwrap();
+    let written = admin(
+        &world,
+        &["events", "replay-file", &key, "--out", dir_text, "--json"],
+    )
+    .await
+    .json();
+    let path = dir.join("body.json");
+    assert_eq!(std::fs::read(&path).unwrap(), body.as_bytes());
+    let curl = format!(
+        "curl -X POST '<WebhookUrl>' -H 'content-type: application/json' \
+         -H 'X-QbitPay-Signature: {signature}' --data-binary @{}",
+        path.display()
+    );
+    assert_eq!(
+        written,
+        json!({"item_key": key, "path": path.display().to_string(), "bytes": body.len(),
+               "signature": signature, "curl": curl})
+    );
+    let human = admin(&world, &["events", "replay-file", &key, "--out", dir_text]).await;
+    assert_eq!(human.code, 0, "{human:?}");
+    assert!(
+        human.stdout.contains(&format!("Signature: {signature}\n"))
+            && human.stdout.contains(&format!("  {curl}\n")),
+        "{human:?}"
+    );
+
+    // Replayed as the command says: the same bytes, the printed signature.
+    let bytes = String::from_utf8(std::fs::read(&path).unwrap()).unwrap();
+    let printed = written["signature"].as_str().unwrap();
+    let replayed = webhook(&world, &bytes, printed).await;
+    assert_eq!(replayed.status, 200, "{}", replayed.text);
+    // Still unreadable by this code: the same item, delivered twice.
+    assert_eq!(replayed.text, r#"{"duplicate":true,"received":true}"#);
+    let before = world.item(&key).await.unwrap();
+    assert_eq!(number(&before, "deliveries"), 2);
+    assert_eq!(world.item_count().await, 1);
+
+    // Handled: recorded exactly, nothing else changed (the TTL stays).
+    let note = "replayed after the fix; recorded as evt_123 (ticket 88)";
+    let run = admin(&world, &["events", "handle", &key, "--note", note]).await;
+    assert_eq!(run.code, 0, "{run:?}");
+    let after = world.item(&key).await.unwrap();
+    let at = assert_handled(&before, &after, note);
+    assert!(
+        run.stdout.starts_with(&format!(
+            "Marked unreadable event {key} handled by {MOTO_ARN} at "
+        )),
+        "{run:?}"
+    );
+
+    // Out of the default list, in `--all` with who, when and why.
+    let listed = admin(&world, &["events", "unreadable", "--json"]).await;
+    assert_eq!(listed.json(), json!([]));
+    let all = admin(&world, &["events", "unreadable", "--all", "--json"])
+        .await
+        .json();
+    let mut expected = expected;
+    for (name, value) in [
+        ("deliveries", json!(2)),
+        (
+            "last_received_at",
+            json!(number(&after, "last_received_at")),
+        ),
+        (
+            "last_received_at_utc",
+            json!(rfc3339(number(&after, "last_received_at"))),
+        ),
+        ("handled_by", json!(MOTO_ARN)),
+        ("handled_at", json!(at)),
+        ("handled_at_utc", json!(rfc3339(at))),
+        ("handled_note", json!(note)),
+    ] {
+        expected[name] = value;
+    }
+    assert_eq!(all, json!([expected]));
+    let human = admin(&world, &["events", "unreadable", "--all"]).await;
+    assert!(
+        human.stdout.lines().next().unwrap().ends_with("NOTE")
+            && human.stdout.lines().nth(1).unwrap().contains(MOTO_ARN),
+        "{human:?}"
+    );
+    let none = admin(&world, &["events", "unreadable"]).await;
+    assert_eq!(none.stdout, "No unreadable events to handle.\n");
+
+    // Handled once: a second mark is refused, says by whom, writes nothing.
+    let again = admin(&world, &["events", "handle", &key, "--note", "me too"]).await;
+    again.refused(
+        3,
+        &format!(
+            "refused: unreadable event {key} was already handled by {MOTO_ARN} at {} UTC: {note}; nothing was written",
+            rfc3339(at)[..19].replace('T', " ")
+        ),
+    );
+    assert_eq!(world.item(&key).await.unwrap(), after);
+
+    // No such body: exit 5, no file.
+    let missing = shared::webhook::unreadable_event_key(b"never delivered");
+    let nowhere = out_dir("missing");
+    admin(
+        &world,
+        &[
+            "events",
+            "replay-file",
+            &missing,
+            "--out",
+            nowhere.to_str().unwrap(),
+        ],
+    )
+    .await
+    .refused(5, &format!("no unreadable event {missing} in table"));
+    assert!(!nowhere.exists());
+    admin(&world, &["events", "handle", &missing, "--note", "x"])
+        .await
+        .refused(
+            5,
+            &format!("refused: there is no unreadable event {missing} (no item {missing} in table"),
+        );
+    admin(
+        &world,
+        &["events", "replay-file", "event#evt_1", "--out", "x"],
+    )
+    .await
+    .refused(2, "is not an unreadable event's item key");
+    assert_eq!(world.item_count().await, 1, "no item was created");
+}
+
+/// End to end: another merchant's event, unmatched through the real
+/// webhook, is marked handled (exactly who, when, the note; no TTL added),
+/// leaves `events unmatched` and shows in `--all`; every refusal exits
+/// non-zero and writes nothing.
+#[tokio::test]
+async fn an_unmatched_event_is_handled_once_and_every_refusal_writes_nothing() {
+    let world = World::start().await;
+    let foreign = world.charge_at_qbit(500, "their-order").await;
+    let event = world
+        .sandbox
+        .state()
+        .settle_charge(&foreign, "charge.succeeded")
+        .unwrap();
+    assert_eq!(
+        webhook(&world, &event.body, &event.signature).await.status,
+        200
+    );
+    // And one of ours, applied: recorded, not kept for a person.
+    let ours = world.create_charge(700, "USD", "our-order").await;
+    let applied = world
+        .sandbox
+        .state()
+        .settle_charge(&ours, "charge.succeeded")
+        .unwrap();
+    assert_eq!(
+        webhook(&world, &applied.body, &applied.signature)
+            .await
+            .status,
+        200
+    );
+
+    let key = format!("event#{}", event.id);
+    let before = world.item(&key).await.unwrap();
+    assert_eq!(text(&before, "unmatched"), "unknown_charge");
+    let listed = admin(&world, &["events", "unmatched", "--json"])
+        .await
+        .json();
+    assert_eq!(listed.as_array().unwrap().len(), 1, "{listed}");
+
+    // Usage errors and STS failing: nothing asked of the table, nothing written.
+    for blank in ["", "  "] {
+        admin(&world, &["events", "handle", &event.id, "--note", blank])
+            .await
+            .refused(2, "the note is empty");
+    }
+    admin(&world, &["events", "handle", &event.id])
+        .await
+        .refused(2, "--note <TEXT>");
+    admin_with(
+        &world,
+        &["events", "handle", &event.id, "--note", "checked"],
+        &[("AWS_ENDPOINT_URL_STS", &bundle_tests::closed_address())],
+    )
+    .await
+    .refused(
+        4,
+        "STS GetCallerIdentity failed, so who is handling it cannot be recorded; nothing was written",
+    );
+    assert_eq!(world.item(&key).await.unwrap(), before);
+
+    let note = "not ours: Qbit support says another merchant's charge (ticket 12)";
+    let run = admin(
+        &world,
+        &["events", "handle", &event.id, "--note", note, "--json"],
+    )
+    .await;
+    let after = world.item(&key).await.unwrap();
+    let at = assert_handled(&before, &after, note);
+    assert!(!after.contains_key("expires_at"), "kept for good");
+    assert_eq!(
+        run.json(),
+        json!({"item_key": key, "handled_by": MOTO_ARN, "handled_at": at,
+               "handled_at_utc": rfc3339(at), "handled_note": note})
+    );
+
+    assert_eq!(
+        admin(&world, &["events", "unmatched", "--json"])
+            .await
+            .json(),
+        json!([])
+    );
+    let all = admin(&world, &["events", "unmatched", "--all", "--json"])
+        .await
+        .json();
+    let mut expected = listed[0].clone();
+    for (name, value) in [
+        ("handled_by", json!(MOTO_ARN)),
+        ("handled_at", json!(at)),
+        ("handled_at_utc", json!(rfc3339(at))),
+        ("handled_note", json!(note)),
+    ] {
+        expected[name] = value;
+    }
+    assert_eq!(all, json!([expected]));
+    let human = admin(&world, &["events", "unmatched", "--all"]).await;
+    let lines: Vec<&str> = human.stdout.lines().collect();
+    assert!(
+        lines[0].contains("  RECEIVED (UTC)  ")
+            && lines[0].contains("  HANDLED (UTC)  ")
+            && lines[0].contains("  HANDLED BY  ")
+            && lines[0].ends_with("  NOTE")
+            && lines[1].starts_with(&event.id)
+            && lines[1].contains(&format!("  {MOTO_ARN}  not ours: Qbit")),
+        "{human:?}"
+    );
+    let none = admin(&world, &["events", "unmatched"]).await;
+    assert_eq!(none.stdout, "No unmatched events to handle.\n");
+
+    // Refusals: exit 3 or 5, say why, write nothing.
+    let count = world.item_count().await;
+    let handled_at = rfc3339(at)[..19].replace('T', " ");
+    let cases = [
+        (
+            event.id.clone(),
+            3,
+            format!(
+                "refused: unmatched event {} was already handled by {MOTO_ARN} at {handled_at} UTC: {note}; nothing was written",
+                event.id
+            ),
+        ),
+        (
+            applied.id.clone(),
+            3,
+            format!(
+                "refused: event {} is not unmatched: it was recorded as an event for one of our charges",
+                applied.id
+            ),
+        ),
+        (
+            "evt_nowhere".to_string(),
+            5,
+            "refused: there is no unmatched event evt_nowhere (no item event#evt_nowhere in table"
+                .to_string(),
+        ),
+    ];
+    for (id, code, message) in cases {
+        let item_key = format!("event#{id}");
+        let before = world.item(&item_key).await;
+        admin(&world, &["events", "handle", &id, "--note", "again"])
+            .await
+            .refused(code, &message);
+        assert_eq!(world.item(&item_key).await, before, "{id} unchanged");
+    }
+    // The event's item key names it too.
+    admin(&world, &["events", "handle", &key, "--note", "again"])
+        .await
+        .refused(3, "was already handled by");
+    assert_eq!(world.item_count().await, count, "no item was created");
+    assert_eq!(world.item(&key).await.unwrap(), after);
+}
+
+/// An unreadable body marked handled, then delivered by Qbit again (the
+/// fix did not reach it, or Qbit resent it): it is listed again.
+#[tokio::test]
+async fn a_handled_unreadable_event_delivered_again_is_listed_again() {
+    let world = World::start().await;
+    let body = r#"{"not": "an event"}"#;
+    let signature = world.sandbox.state().webhook_key.sign(body.as_bytes());
+    assert_eq!(webhook(&world, body, &signature).await.status, 200);
+    let key = shared::webhook::unreadable_event_key(body.as_bytes());
+    let handled = admin(&world, &["events", "handle", &key, "--note", "replayed"]).await;
+    assert_eq!(handled.code, 0, "{handled:?}");
+    let listed = admin(&world, &["events", "unreadable", "--json"]).await;
+    assert_eq!(listed.json(), json!([]));
+
+    // Delivered again, a moment later (times are in ms).
+    tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    assert_eq!(webhook(&world, body, &signature).await.status, 200);
+    let listed = admin(&world, &["events", "unreadable", "--json"])
+        .await
+        .json();
+    assert_eq!(listed.as_array().map(Vec::len), Some(1), "{listed}");
+    assert_eq!(listed[0]["item_key"], json!(key));
+    assert_eq!(listed[0]["deliveries"], 2);
+    assert_eq!(listed[0]["handled_note"], "replayed");
+}

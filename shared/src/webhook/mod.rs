@@ -10,11 +10,15 @@
 //! - `matching`: [`match_charge`], whether an event may apply to a charge;
 //! - `store`: the [`EventStore`] trait the flow needs, and its items;
 //! - `dynamo`: it on the table; `memory`: it in memory, for unit tests;
-//! - `receive`: [`receive`], one delivery from header to answer.
+//! - `receive`: [`receive`], one delivery from header to answer;
+//! - `operator`: what the operator CLI (`payments-admin`) does: mark an
+//!   unmatched or unreadable event handled, by one conditional write
+//!   ([`operator::EventAdmin`]).
 
 mod dynamo;
 mod matching;
 mod memory;
+pub mod operator;
 mod receive;
 mod store;
 
