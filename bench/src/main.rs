@@ -35,7 +35,7 @@ use bench::{Function, proxy};
 use bytes::Bytes;
 
 const USAGE: &str = "bench [calls|coldstart|warm|size|all] [--starts N] [--requests N] \
-[--functions create-charge,list-charges,...] [--moto URL (default $MOTO_ENDPOINT)]\n\
+[--functions create-charge,list-charges,...] [--moto URL (default $MOTO_ENDPOINT)] [--lean]\n\
        bench profile FUNCTION|floor-FUNCTION|hello-world [--request]   (under $BENCH_WRAP)";
 
 struct Options {
@@ -53,6 +53,8 @@ struct Options {
     wrap: Vec<String>,
     /// `BENCH_BIN_DIR`: where the binaries are, instead of `target/release`.
     bin_dir: Option<PathBuf>,
+    /// `--lean`: also cold-start each floor with the prototype's clients.
+    lean: bool,
 }
 
 impl Options {
@@ -80,6 +82,7 @@ impl Options {
                 .map(String::from)
                 .collect(),
             bin_dir: std::env::var_os("BENCH_BIN_DIR").map(PathBuf::from),
+            lean: false,
         };
         let mut args = std::env::args().skip(1);
         while let Some(arg) = args.next() {
@@ -92,6 +95,7 @@ impl Options {
                     options.profile = Some(value()?);
                 }
                 "--request" => options.request = true,
+                "--lean" => options.lean = true,
                 "--starts" => options.starts = number(value()?)?.max(1),
                 "--requests" => options.requests = number(value()?)?.max(1),
                 "--moto" => options.moto = Some(value()?),
@@ -137,10 +141,12 @@ struct Targets {
     hello: Target,
     function: BTreeMap<Function, Target>,
     floor: BTreeMap<Function, Target>,
+    /// The floor with the prototype's lean clients (`--lean`).
+    lean: BTreeMap<Function, Target>,
 }
 
 fn targets(options: &Options, env: &[(String, String)]) -> Result<Targets, String> {
-    let target = |label: String, binary: &str, extra: Option<(&str, &str)>| {
+    let target = |label: String, binary: &str, extra: &[(&str, &str)]| {
         let binary = options.release(binary);
         if !binary.exists() {
             return Err(format!(
@@ -150,7 +156,7 @@ fn targets(options: &Options, env: &[(String, String)]) -> Result<Targets, Strin
             ));
         }
         let mut env = env.to_vec();
-        env.extend(extra.map(|(k, v)| (k.to_string(), v.to_string())));
+        env.extend(extra.iter().map(|(k, v)| (k.to_string(), v.to_string())));
         Ok(Target {
             log: options.log(&label),
             label,
@@ -160,20 +166,29 @@ fn targets(options: &Options, env: &[(String, String)]) -> Result<Targets, Strin
         })
     };
     let mut targets = Targets {
-        hello: target("hello-world".into(), "bench-hello", None)?,
+        hello: target("hello-world".into(), "bench-hello", &[])?,
         function: BTreeMap::new(),
         floor: BTreeMap::new(),
+        lean: BTreeMap::new(),
     };
     for f in &options.functions {
         targets
             .function
-            .insert(*f, target(f.name().into(), f.name(), None)?);
+            .insert(*f, target(f.name().into(), f.name(), &[])?);
         targets.floor.insert(
             *f,
             target(
                 format!("floor-{}", f.name()),
                 "bench-floor",
-                Some(("BENCH_FLOOR", f.name())),
+                &[("BENCH_FLOOR", f.name())],
+            )?,
+        );
+        targets.lean.insert(
+            *f,
+            target(
+                format!("lean-{}", f.name()),
+                "bench-floor",
+                &[("BENCH_FLOOR", f.name()), ("BENCH_FLOOR_CLIENTS", "lean")],
             )?,
         );
     }
@@ -327,7 +342,7 @@ async fn calls(options: &Options, world: &mut World) -> Result<(), String> {
     println!("|---|---|---|---|---|");
     for f in &options.functions {
         let mut logs = Vec::new();
-        for target in [&targets.function[f], &targets.floor[f]] {
+        for target in [&targets.function[f], &targets.floor[f], &targets.lean[f]] {
             let events = world.events(*f, 3).await?;
             proxy.take();
             let mut log = CallLog::default();
@@ -374,6 +389,7 @@ struct ColdRun {
     hello: Vec<Cold>,
     function: BTreeMap<Function, Vec<Cold>>,
     floor: BTreeMap<Function, Vec<Cold>>,
+    lean: BTreeMap<Function, Vec<Cold>>,
 }
 
 async fn coldstart(
@@ -385,6 +401,7 @@ async fn coldstart(
         hello: Vec::new(),
         function: BTreeMap::new(),
         floor: BTreeMap::new(),
+        lean: BTreeMap::new(),
     };
     eprintln!("cold starts: {} rounds", options.starts);
     for round in 0..options.starts {
@@ -397,6 +414,11 @@ async fn coldstart(
             let event = world.events(*f, 1).await?.remove(0);
             let cold = process::cold_start(&targets.floor[f], event).await?;
             run.floor.entry(*f).or_default().push(cold);
+            if options.lean {
+                let event = world.events(*f, 1).await?.remove(0);
+                let cold = process::cold_start(&targets.lean[f], event).await?;
+                run.lean.entry(*f).or_default().push(cold);
+            }
         }
         eprint!("\r  round {}/{}", round + 1, options.starts);
     }
@@ -441,9 +463,11 @@ fn print_cold(options: &Options, run: &ColdRun) {
     );
     for f in &options.functions {
         for (label, colds) in [
-            (f.name().to_string(), &run.function[f]),
-            (format!("floor-{}", f.name()), &run.floor[f]),
+            (f.name().to_string(), run.function.get(f)),
+            (format!("floor-{}", f.name()), run.floor.get(f)),
+            (format!("lean-{}", f.name()), run.lean.get(f)),
         ] {
+            let Some(colds) = colds else { continue };
             println!("{label:<22} init  {}", inits(colds).spread());
             println!("{label:<22} first {}", firsts(colds).spread());
         }
@@ -476,6 +500,31 @@ fn print_cold(options: &Options, run: &ColdRun) {
             ms(first),
             ms(floor_first),
             ms(floor_init)
+        );
+    }
+    if run.lean.is_empty() {
+        return;
+    }
+    println!(
+        "\nPrototype (`--lean`): each floor again, its clients built without the platform's root certificates (see bench-floor's `lean`):\n"
+    );
+    println!(
+        "| calls of | floor init | lean init | saved | floor first answer | lean first answer | saved |"
+    );
+    println!("|---|---|---|---|---|---|---|");
+    for f in &options.functions {
+        let (floor, lean) = (&run.floor[f], &run.lean[f]);
+        let (fi, li) = (inits(floor).median(), inits(lean).median());
+        let (ff, lf) = (firsts(floor).median(), firsts(lean).median());
+        println!(
+            "| {} | {:.2} | {:.2} | {:.2} | {:.2} | {:.2} | {:.2} |",
+            f.name(),
+            ms(fi),
+            ms(li),
+            ms(fi) - ms(li),
+            ms(ff),
+            ms(lf),
+            ms(ff) - ms(lf)
         );
     }
 }

@@ -1,11 +1,14 @@
 //! The floor for a first answer and for warm latency: a minimal Rust Lambda
 //! that makes the same upstream calls as one of the six functions
-//! (`BENCH_FLOOR=create-charge`, ...), directly, with the same crates,
-//! versions and features (reqwest on rustls, the AWS SDK's default HTTPS
-//! client), built the idiomatic way (`aws_config::load_defaults`,
-//! `Client::new`, `reqwest::Client::builder()`), once, in `main`. No
-//! parsing beyond what the calls need, no validation, no logging, no
-//! error mapping: whatever a function spends above this is its own.
+//! (`BENCH_FLOOR=create-charge`, ...), directly, with the same clients,
+//! built once in `main` exactly as the functions build them
+//! (`shared::bootstrap::aws_config`, `secrets_client`, `dynamo_client`,
+//! `shared::upstream::http_client`). No parsing beyond what the calls
+//! need, no validation, no logging, no error mapping: whatever a function
+//! spends above this is its own code's.
+//!
+//! `BENCH_FLOOR_CLIENTS=lean` builds the clients another way instead, a
+//! prototype measured for the phase-2 plan (see [`lean`]).
 //!
 //! Like the functions it keeps the secret (and Qbit's access token) for the
 //! life of the process, so a warm request makes only the provider call and
@@ -290,20 +293,86 @@ impl Floor {
     }
 }
 
+/// Clients built without loading the platform's root certificates: the
+/// Mozilla roots compiled in (`webpki-roots`, already-parsed trust
+/// anchors) for the providers, Amazon's five roots for AWS's endpoints,
+/// and credentials and region from Lambda's environment variables only (no
+/// default chain, so no STS, IMDS or ECS client is built). What the
+/// profile says init spends its time on, removed; measured, not shipped.
+mod lean {
+    use std::sync::Arc;
+    use std::time::Duration;
+
+    use aws_smithy_http_client::tls::{self, TlsContext, TrustStore};
+
+    /// Amazon Root CA 1-4 and Starfield Services Root G2, which every AWS
+    /// service endpoint chains to.
+    const AMAZON_ROOTS: &str = include_str!("amazon-roots.pem");
+
+    pub async fn aws_config() -> Result<aws_config::SdkConfig, super::Error> {
+        let trust = TrustStore::empty()
+            .with_native_roots(false)
+            .with_pem_certificate(AMAZON_ROOTS.as_bytes());
+        let http = aws_smithy_http_client::Builder::new()
+            .tls_provider(tls::Provider::Rustls(
+                tls::rustls_provider::CryptoMode::AwsLc,
+            ))
+            .tls_context(TlsContext::builder().with_trust_store(trust).build()?)
+            .build_https();
+        Ok(aws_config::defaults(aws_config::BehaviorVersion::latest())
+            .http_client(http)
+            .credentials_provider(
+                aws_config::environment::EnvironmentVariableCredentialsProvider::new(),
+            )
+            .region(aws_config::environment::EnvironmentVariableRegionProvider::new())
+            .load()
+            .await)
+    }
+
+    pub fn http_client() -> Result<reqwest::Client, super::Error> {
+        let roots = rustls::RootCertStore {
+            roots: webpki_roots::TLS_SERVER_ROOTS.to_vec(),
+        };
+        let tls = rustls::ClientConfig::builder_with_provider(Arc::new(
+            rustls::crypto::aws_lc_rs::default_provider(),
+        ))
+        .with_safe_default_protocol_versions()?
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+        Ok(reqwest::Client::builder()
+            .tls_backend_preconfigured(tls)
+            .connect_timeout(Duration::from_secs(3))
+            .timeout(Duration::from_secs(10))
+            .redirect(reqwest::redirect::Policy::none())
+            .build()?)
+    }
+}
+
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     let calls = Calls::from_env()?;
-    let sdk = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+    let lean = std::env::var("BENCH_FLOOR_CLIENTS").as_deref() == Ok("lean");
+    let sdk = if lean {
+        lean::aws_config().await?
+    } else {
+        shared::bootstrap::aws_config().await
+    };
+    let http = || {
+        if lean {
+            lean::http_client()
+        } else {
+            Ok(shared::upstream::http_client(
+                shared::upstream::Timeouts::default(),
+            )?)
+        }
+    };
     let floor = Floor {
         calls,
-        secrets: aws_sdk_secretsmanager::Client::new(&sdk),
+        secrets: shared::bootstrap::secrets_client(&sdk),
         dynamo: calls
             .uses_table()
-            .then(|| aws_sdk_dynamodb::Client::new(&sdk)),
-        http: calls
-            .uses_http()
-            .then(|| reqwest::Client::builder().build())
-            .transpose()?,
+            .then(|| shared::bootstrap::dynamo_client(&sdk)),
+        http: calls.uses_http().then(http).transpose()?,
         secret_id: env("PAYMENTS_SECRET_ID")?,
         table: env("PAYMENTS_TABLE")?,
         qbit: env("QBIT_BASE_URL")?,
