@@ -36,7 +36,7 @@ use bytes::Bytes;
 
 const USAGE: &str = "bench [calls|coldstart|warm|size|all] [--starts N] [--requests N] \
 [--functions create-charge,list-charges,...] [--moto URL (default $MOTO_ENDPOINT)] [--lean]\n\
-       bench profile FUNCTION|floor-FUNCTION|hello-world [--request]   (under $BENCH_WRAP)";
+       bench profile FUNCTION|floor-FUNCTION|lean-FUNCTION|hello-world [--request]   (under $BENCH_WRAP)";
 
 struct Options {
     command: String,
@@ -145,54 +145,84 @@ struct Targets {
     lean: BTreeMap<Function, Target>,
 }
 
-fn targets(options: &Options, env: &[(String, String)]) -> Result<Targets, String> {
-    let target = |label: String, binary: &str, extra: &[(&str, &str)]| {
-        let binary = options.release(binary);
-        if !binary.exists() {
-            return Err(format!(
-                "{} is not built: cargo build --release -p {} (scripts/bench.sh does it)",
-                binary.display(),
-                binary.file_name().unwrap_or_default().to_string_lossy()
-            ));
+/// The processes, with their environment: the functions' (`aws` as the
+/// AWS endpoint), each with its table.
+async fn targets(options: &Options, world: &mut World, aws: &str) -> Result<Targets, String> {
+    let binary = |name: &str| {
+        let binary = options.release(name);
+        if binary.exists() {
+            Ok(binary)
+        } else {
+            Err(format!(
+                "{} is not built: cargo build --release (scripts/bench.sh does it)",
+                binary.display()
+            ))
         }
-        let mut env = env.to_vec();
-        env.extend(extra.iter().map(|(k, v)| (k.to_string(), v.to_string())));
-        Ok(Target {
-            log: options.log(&label),
-            label,
-            binary,
-            env,
-            wrap: options.wrap.clone(),
-        })
     };
+    let mut target =
+        async |label: String, name: &str, function: Option<Function>, extra: &[(&str, &str)]| {
+            let table = match function {
+                Some(f) => world.table_for(f, &label).await?,
+                None => world.table.clone(),
+            };
+            let mut env = world.function_env(aws, &table);
+            env.extend(extra.iter().map(|(k, v)| (k.to_string(), v.to_string())));
+            Ok::<_, String>(Target {
+                log: options.log(&label),
+                label,
+                binary: binary(name)?,
+                env,
+                wrap: options.wrap.clone(),
+            })
+        };
     let mut targets = Targets {
-        hello: target("hello-world".into(), "bench-hello", &[])?,
+        hello: target("hello-world".into(), "bench-hello", None, &[]).await?,
         function: BTreeMap::new(),
         floor: BTreeMap::new(),
         lean: BTreeMap::new(),
     };
     for f in &options.functions {
-        targets
-            .function
-            .insert(*f, target(f.name().into(), f.name(), &[])?);
-        targets.floor.insert(
-            *f,
-            target(
-                format!("floor-{}", f.name()),
-                "bench-floor",
-                &[("BENCH_FLOOR", f.name())],
-            )?,
-        );
-        targets.lean.insert(
-            *f,
-            target(
-                format!("lean-{}", f.name()),
-                "bench-floor",
-                &[("BENCH_FLOOR", f.name()), ("BENCH_FLOOR_CLIENTS", "lean")],
-            )?,
-        );
+        let function = target(f.name().into(), f.name(), Some(*f), &[]).await?;
+        targets.function.insert(*f, function);
+        let floor = target(
+            format!("floor-{}", f.name()),
+            "bench-floor",
+            Some(*f),
+            &[("BENCH_FLOOR", f.name())],
+        )
+        .await?;
+        targets.floor.insert(*f, floor);
+        let lean = target(
+            format!("lean-{}", f.name()),
+            "bench-floor",
+            Some(*f),
+            &[("BENCH_FLOOR", f.name()), ("BENCH_FLOOR_CLIENTS", "lean")],
+        )
+        .await?;
+        targets.lean.insert(*f, lean);
     }
     Ok(targets)
+}
+
+/// Charges for the webhook's events, recorded by the real `create-charge`
+/// (so that each event is applied to its charge, as a real payment's is),
+/// before any webhook table is made.
+async fn seed_charges(options: &Options, world: &mut World) -> Result<(), String> {
+    if !options.functions.contains(&Function::QbitWebhook) {
+        return Ok(());
+    }
+    let label = "seed-create-charge".to_string();
+    let target = Target {
+        log: options.log(&label),
+        binary: options.release("create-charge"),
+        env: world.function_env(&world.moto, &world.table),
+        label,
+        wrap: Vec::new(),
+    };
+    let events = world
+        .events(Function::CreateCharge, bench::world::WEBHOOK_CHARGES)
+        .await?;
+    process::each(&target, events, |_| {}).await
 }
 
 /// A trivial event for the hello-world.
@@ -235,26 +265,17 @@ async fn run(options: &Options) -> Result<(), String> {
     }
     if command != "size" {
         let mut world = World::start(options.moto()?, &options.root.join("events")).await?;
+        seed_charges(options, &mut world).await?;
         if matches!(command, "calls" | "all") {
             calls(options, &mut world).await?;
         }
-        let env = world.function_env(&world.moto.clone());
-        let targets = targets(options, &env)?;
-        let cold = if matches!(command, "coldstart" | "all") {
-            Some(coldstart(options, &mut world, &targets).await?)
-        } else {
-            None
-        };
-        let warm = if matches!(command, "warm" | "all") {
-            Some(warm(options, &mut world, &targets).await?)
-        } else {
-            None
-        };
-        if let Some(cold) = &cold {
-            print_cold(options, cold);
+        let moto = world.moto.clone();
+        let targets = targets(options, &mut world, &moto).await?;
+        if matches!(command, "coldstart" | "all") {
+            print_cold(options, &coldstart(options, &mut world, &targets).await?);
         }
-        if let Some(warm) = &warm {
-            print_warm(options, warm);
+        if matches!(command, "warm" | "all") {
+            print_warm(options, &warm(options, &mut world, &targets).await?);
         }
     }
     if matches!(command, "size" | "all") {
@@ -288,20 +309,25 @@ fn machine() -> String {
 /// request with `--request`; then it exits by itself.
 async fn profile(options: &Options, label: &str) -> Result<(), String> {
     let mut world = World::start(options.moto()?, &options.root.join("events")).await?;
-    let env = world.function_env(&world.moto.clone());
-    let targets = targets(options, &env)?;
+    seed_charges(options, &mut world).await?;
+    let moto = world.moto.clone();
+    let targets = targets(options, &mut world, &moto).await?;
     let (target, function) = if label == "hello-world" {
         (&targets.hello, None)
     } else {
+        let (kind, name) = label
+            .split_once('-')
+            .filter(|(kind, _)| matches!(*kind, "floor" | "lean"))
+            .unwrap_or(("function", label));
         let function = options
             .functions
             .iter()
-            .find(|f| label == f.name() || label.strip_prefix("floor-") == Some(f.name()))
+            .find(|f| f.name() == name)
             .ok_or(format!("no such process {label}"))?;
-        let target = if label.starts_with("floor-") {
-            &targets.floor[function]
-        } else {
-            &targets.function[function]
+        let target = match kind {
+            "floor" => &targets.floor[function],
+            "lean" => &targets.lean[function],
+            _ => &targets.function[function],
         };
         (target, Some(*function))
     };
@@ -318,7 +344,7 @@ async fn profile(options: &Options, label: &str) -> Result<(), String> {
 // ---- calls -----------------------------------------------------------------
 
 /// What one process called at init, on its first request and on the next
-/// two: AWS operations in order, then provider routes.
+/// two: every call, AWS's and the providers', in the order made.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 struct CallLog {
     init: String,
@@ -331,8 +357,7 @@ async fn calls(options: &Options, world: &mut World) -> Result<(), String> {
     let proxy = proxy::CountingProxy::start(&world.moto, Arc::new(move || sandbox.state().calls()))
         .await
         .map_err(|e| e.to_string())?;
-    let env = world.function_env(&proxy.url());
-    let targets = targets(options, &env)?;
+    let targets = targets(options, world, &proxy.url()).await?;
     println!(
         "\n## Calls, in order (AWS through a counting proxy in front of moto, providers as the sandbox counted them)\n"
     );
@@ -533,29 +558,70 @@ fn print_cold(options: &Options, run: &ColdRun) {
 
 struct WarmRun {
     hello: Warm,
-    function: BTreeMap<Function, Warm>,
-    floor: BTreeMap<Function, Warm>,
+    function: BTreeMap<Function, Result<Warm, String>>,
+    floor: BTreeMap<Function, Result<Warm, String>>,
 }
 
 async fn warm(options: &Options, world: &mut World, targets: &Targets) -> Result<WarmRun, String> {
     let n = options.requests;
-    eprintln!("warm: {n} requests per process");
-    let hello = process::warm(&targets.hello, hello_event(), vec![hello_event(); n]).await?;
+    eprintln!("warm: {n} requests per process, each function in lockstep with its floor");
+    let hello = process::warm(
+        vec![process::WarmLoad {
+            target: targets.hello.clone(),
+            first: hello_event(),
+            events: vec![hello_event(); n],
+        }],
+        async |_, _: &Bytes| Ok(()),
+    )
+    .await?
+    .remove(0);
     let mut run = WarmRun {
         hello,
         function: BTreeMap::new(),
         floor: BTreeMap::new(),
     };
     for f in &options.functions {
-        for (target, into) in [
-            (&targets.function[f], &mut run.function),
-            (&targets.floor[f], &mut run.floor),
-        ] {
-            eprintln!("  {}", target.label);
+        eprintln!("  {}", f.name());
+        let mut loads = Vec::new();
+        for target in [&targets.function[f], &targets.floor[f]] {
             let mut events = world.events(*f, n + 1).await?;
             let first = events.remove(0);
-            into.insert(*f, process::warm(target, first, events).await?);
+            loads.push(process::WarmLoad {
+                target: target.clone(),
+                first,
+                events,
+            });
         }
+        let tables: Vec<String> = loads
+            .iter()
+            .map(|load| {
+                load.target
+                    .env
+                    .iter()
+                    .find(|(k, _)| k == "PAYMENTS_TABLE")
+                    .map(|(_, v)| v.clone())
+                    .unwrap_or_default()
+            })
+            .collect();
+        let world = &*world;
+        let after = async |n: usize, event: &Bytes| {
+            if *f == Function::QbitWebhook {
+                world.forget_event(&tables[n], event).await?;
+            }
+            Ok(())
+        };
+        let (function, floor) = match process::warm(loads, after).await {
+            Ok(mut warms) => {
+                let floor = warms.pop().expect("two loads");
+                (Ok(warms.pop().expect("two loads")), Ok(floor))
+            }
+            Err(why) => {
+                eprintln!("    failed: {why}");
+                (Err(why.clone()), Err(why))
+            }
+        };
+        run.function.insert(*f, function);
+        run.floor.insert(*f, floor);
     }
     Ok(run)
 }
@@ -568,30 +634,39 @@ fn mib(kib: u64) -> f64 {
     kib as f64 / 1024.0
 }
 
+/// A warm run's raw line: its spread and peak RSS, or why it failed.
+fn warm_line(label: &str, warm: &Result<Warm, String>) -> String {
+    match warm {
+        Ok(warm) => format!(
+            "{label:<22} {}  peak RSS {:.1} MiB{}",
+            latencies(warm).spread(),
+            mib(warm.peak_rss_kib),
+            match &warm.first_failure {
+                Some(why) => format!(
+                    "  ({} not answered with a 200, the first: {why})",
+                    warm.failed
+                ),
+                None => String::new(),
+            }
+        ),
+        Err(why) => format!("{label:<22} failed: {why}"),
+    }
+}
+
 fn print_warm(options: &Options, run: &WarmRun) {
     println!(
-        "\n## Warm requests (ms, {} requests one at a time per process, after a first untimed one)\n",
+        "\n## Warm requests (ms, {} requests one at a time per process, after a first untimed one; each function in lockstep with its floor)\n",
         options.requests
     );
     println!("Raw spread (round trip through the Runtime API stand-in):\n");
     println!("```");
-    println!(
-        "{:<22} {}  peak RSS {:.1} MiB",
-        "hello-world",
-        latencies(&run.hello).spread(),
-        mib(run.hello.peak_rss_kib)
-    );
+    println!("{}", warm_line("hello-world", &Ok(run.hello.clone())));
     for f in &options.functions {
-        for (label, warm) in [
-            (f.name().to_string(), &run.function[f]),
-            (format!("floor-{}", f.name()), &run.floor[f]),
-        ] {
-            println!(
-                "{label:<22} {}  peak RSS {:.1} MiB",
-                latencies(warm).spread(),
-                mib(warm.peak_rss_kib)
-            );
-        }
+        println!("{}", warm_line(f.name(), &run.function[f]));
+        println!(
+            "{}",
+            warm_line(&format!("floor-{}", f.name()), &run.floor[f])
+        );
     }
     println!("```\n");
     println!(
@@ -599,10 +674,17 @@ fn print_warm(options: &Options, run: &WarmRun) {
     );
     println!("|---|---|---|---|---|---|---|---|---|---|");
     for f in &options.functions {
-        let (own, floor) = (latencies(&run.function[f]), latencies(&run.floor[f]));
-        let (p50, fp50) = (own.median(), floor.median());
-        let (p99, fp99) = (own.percentile(99.0), floor.percentile(99.0));
-        let rss = mib(run.function[f].peak_rss_kib);
+        let (Ok(own), Ok(floor)) = (&run.function[f], &run.floor[f]) else {
+            println!("| {} | failed (see above) |||||||||", f.name());
+            continue;
+        };
+        let (own_latencies, floor_latencies) = (latencies(own), latencies(floor));
+        let (p50, fp50) = (own_latencies.median(), floor_latencies.median());
+        let (p99, fp99) = (
+            own_latencies.percentile(99.0),
+            floor_latencies.percentile(99.0),
+        );
+        let rss = mib(own.peak_rss_kib);
         let targets = format!(
             "{} / {} / {}",
             verdict(ms(p50) - ms(fp50) <= 0.3),
@@ -618,7 +700,7 @@ fn print_warm(options: &Options, run: &WarmRun) {
             ms(p99),
             ms(fp99),
             above(p99, fp99).0,
-            mib(run.floor[f].peak_rss_kib)
+            mib(floor.peak_rss_kib)
         );
     }
 }

@@ -42,11 +42,19 @@ pub struct Cold {
 /// A warm run.
 #[derive(Debug, Clone)]
 pub struct Warm {
-    /// Each request's round trip through the stand-in, after the first.
+    /// Each answered request's round trip through the stand-in, after the
+    /// first.
     pub latencies: Vec<Duration>,
     /// The process's peak resident set (`VmHWM`), KiB.
     pub peak_rss_kib: u64,
+    /// Requests not answered with a 200 (left out of `latencies`), and the
+    /// first one's answer.
+    pub failed: usize,
+    pub first_failure: Option<String>,
 }
+
+/// A warm run gives up after this many requests not answered with a 200.
+const MAX_FAILED: usize = 10;
 
 /// A process under its own stand-in.
 struct Running {
@@ -216,26 +224,76 @@ pub async fn cold_start(target: &Target, event: Bytes) -> Result<Cold, String> {
     result
 }
 
-/// Start `target`, answer `first` cold (not timed), then each of `events`
-/// in turn, timing each round trip; its peak RSS after the last.
-pub async fn warm(target: &Target, first: Bytes, events: Vec<Bytes>) -> Result<Warm, String> {
-    let (mut running, _) = Running::start(target, None).await?;
+/// One process of a warm run: what it runs and the events it is given.
+pub struct WarmLoad {
+    pub target: Target,
+    /// Answered cold, not timed.
+    pub first: Bytes,
+    pub events: Vec<Bytes>,
+}
+
+/// Start every load's process, answer each one's `first` (not timed), then
+/// take the events in lockstep: the first load's `i`th, the second's `i`th,
+/// and so on, so that a slow moment of the machine or of moto falls on all
+/// of them alike. Each round trip is timed; `after` is called with the
+/// load's index and event once it is answered (outside the timing). Each
+/// process's peak RSS is read after its last request.
+pub async fn warm(
+    loads: Vec<WarmLoad>,
+    mut after: impl AsyncFnMut(usize, &Bytes) -> Result<(), String>,
+) -> Result<Vec<Warm>, String> {
+    let mut running = Vec::new();
+    for load in &loads {
+        running.push(Running::start(&load.target, None).await?.0);
+    }
     let result = async {
-        running.poll(0, target).await?;
-        running.invoke(first, target).await?;
-        let mut latencies = Vec::with_capacity(events.len());
-        for event in events {
-            let sent = Instant::now();
-            running.invoke(event, target).await?;
-            latencies.push(sent.elapsed());
+        let mut warms = Vec::new();
+        for (load, process) in loads.iter().zip(running.iter_mut()) {
+            process.poll(0, &load.target).await?;
+            process.invoke(load.first.clone(), &load.target).await?;
+            warms.push(Warm {
+                latencies: Vec::with_capacity(load.events.len()),
+                peak_rss_kib: 0,
+                failed: 0,
+                first_failure: None,
+            });
         }
-        Ok(Warm {
-            latencies,
-            peak_rss_kib: running.peak_rss_kib()?,
-        })
+        let rounds = loads.iter().map(|l| l.events.len()).max().unwrap_or(0);
+        for i in 0..rounds {
+            for (n, load) in loads.iter().enumerate() {
+                let Some(event) = load.events.get(i) else {
+                    continue;
+                };
+                let sent = Instant::now();
+                let answered = running[n].invoke(event.clone(), &load.target).await;
+                let elapsed = sent.elapsed();
+                after(n, event).await?;
+                let warm = &mut warms[n];
+                match answered {
+                    Ok(()) => warm.latencies.push(elapsed),
+                    Err(why) if warm.failed < MAX_FAILED => {
+                        warm.failed += 1;
+                        warm.first_failure.get_or_insert(why);
+                    }
+                    Err(why) => {
+                        return Err(format!(
+                            "{}: {} requests failed; the last: {why}",
+                            load.target.label,
+                            warm.failed + 1
+                        ));
+                    }
+                }
+            }
+        }
+        for (warm, process) in warms.iter_mut().zip(&running) {
+            warm.peak_rss_kib = process.peak_rss_kib()?;
+        }
+        Ok(warms)
     }
     .await;
-    running.stop().await;
+    for process in running {
+        process.stop().await;
+    }
     result
 }
 

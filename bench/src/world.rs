@@ -4,13 +4,20 @@
 //! own in moto. And the events: the files in `events/`, with a fresh DeBox
 //! order for each transfer and a freshly signed Qbit event for each webhook
 //! delivery, so every request takes the path a real one takes.
+//!
+//! Each webhook process gets a table of its own, holding only the charges
+//! its events are for (copied from the main table, where `create-charge`
+//! recorded them): moto copies a whole table for every `TransactWriteItems`
+//! (its rollback), so in the main table, thousands of items deep, each
+//! delivery would cost moto tens of milliseconds more as the run goes on.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use aws_sdk_dynamodb::types::{
-    AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType,
+    AttributeDefinition, AttributeValue, BillingMode, KeySchemaElement, KeyType,
+    ScalarAttributeType,
 };
 use bytes::Bytes;
 use sandbox::{Sandbox, SandboxConfig};
@@ -30,9 +37,17 @@ pub struct World {
     api_key: String,
     events: PathBuf,
     http: reqwest::Client,
-    /// Charges at Qbit, handed out in turn to webhook events.
+    dynamo: aws_sdk_dynamodb::Client,
+    /// Charges recorded in the main table, copied to each webhook table and
+    /// handed out in turn to webhook events.
+    charges: Vec<String>,
     next_charge: usize,
+    /// The webhook tables made so far, by process label.
+    webhook_tables: std::collections::BTreeMap<String, String>,
 }
+
+/// How many recorded charges the webhook events are spread over.
+pub const WEBHOOK_CHARGES: usize = 50;
 
 fn unique(prefix: &str) -> String {
     let nanos = SystemTime::now()
@@ -91,28 +106,8 @@ impl World {
             ))
             .load()
             .await;
-        let table = unique("bench");
-        aws_sdk_dynamodb::Client::new(&sdk)
-            .create_table()
-            .table_name(&table)
-            .attribute_definitions(
-                AttributeDefinition::builder()
-                    .attribute_name("pk")
-                    .attribute_type(ScalarAttributeType::S)
-                    .build()
-                    .map_err(|e| e.to_string())?,
-            )
-            .key_schema(
-                KeySchemaElement::builder()
-                    .attribute_name("pk")
-                    .key_type(KeyType::Hash)
-                    .build()
-                    .map_err(|e| e.to_string())?,
-            )
-            .billing_mode(BillingMode::PayPerRequest)
-            .send()
-            .await
-            .map_err(|e| format!("moto did not create the table (is {moto} moto?): {e:?}"))?;
+        let dynamo = aws_sdk_dynamodb::Client::new(&sdk);
+        let table = create_table(&dynamo, moto).await?;
         let secret_id = unique("bench");
         let secret = json!({
             "qbit_api_key": api_key,
@@ -136,19 +131,108 @@ impl World {
             api_key,
             events: events.to_path_buf(),
             http: reqwest::Client::new(),
+            dynamo,
+            charges: Vec::new(),
             next_charge: 0,
+            webhook_tables: Default::default(),
         })
+    }
+
+    /// The table the process `label` runs with: the main one, or for a
+    /// webhook process one of its own, made (and filled with the recorded
+    /// charges its events are for) on first use.
+    pub async fn table_for(&mut self, function: Function, label: &str) -> Result<String, String> {
+        if function != Function::QbitWebhook {
+            return Ok(self.table.clone());
+        }
+        if let Some(table) = self.webhook_tables.get(label) {
+            return Ok(table.clone());
+        }
+        let records = self.charge_records().await?;
+        let table = create_table(&self.dynamo, &self.moto).await?;
+        for record in records {
+            self.dynamo
+                .put_item()
+                .table_name(&table)
+                .set_item(Some(record))
+                .send()
+                .await
+                .map_err(|e| format!("moto did not copy a charge: {e:?}"))?;
+        }
+        self.webhook_tables.insert(label.to_string(), table.clone());
+        Ok(table)
+    }
+
+    /// Up to [`WEBHOOK_CHARGES`] charge records from the main table (made
+    /// here through Qbit's API, and so unrecorded, when create-charge has
+    /// recorded none yet); their ids become the webhook events' charges.
+    async fn charge_records(&mut self) -> Result<Vec<Item>, String> {
+        let mut records: Vec<Item> = Vec::new();
+        let mut start = None;
+        loop {
+            let page = self
+                .dynamo
+                .scan()
+                .table_name(&self.table)
+                .filter_expression("begins_with(pk, :charge)")
+                .expression_attribute_values(":charge", AttributeValue::S("charge#".into()))
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .map_err(|e| format!("moto did not scan the table: {e:?}"))?;
+            records.extend(page.items().iter().cloned());
+            start = page.last_evaluated_key().cloned();
+            if start.is_none() || records.len() >= WEBHOOK_CHARGES {
+                break;
+            }
+        }
+        records.sort_by_key(|r| r.get("pk").and_then(|v| v.as_s().ok()).cloned());
+        records.truncate(WEBHOOK_CHARGES);
+        let id = |r: &Item| {
+            r.get("pk")
+                .and_then(|v| v.as_s().ok())
+                .and_then(|pk| pk.strip_prefix("charge#"))
+                .map(String::from)
+        };
+        if self.charges.is_empty() {
+            self.charges = records.iter().filter_map(id).collect();
+        }
+        if self.charges.is_empty() {
+            self.charges.push(self.charge_at_qbit().await?);
+        }
+        // Every webhook table holds the same charges, whatever was recorded since.
+        records.retain(|r| id(r).is_some_and(|id| self.charges.contains(&id)));
+        Ok(records)
+    }
+
+    /// A charge made straight at Qbit (the sandbox); its id.
+    async fn charge_at_qbit(&self) -> Result<String, String> {
+        let charge: Value = self
+            .http
+            .post(format!("{}/api/v1/charges", self.sandbox.url()))
+            .basic_auth(&self.api_key, Some(""))
+            .json(&json!({"amount": 1000, "currency": "USD", "externalOrderId": "bench"}))
+            .send()
+            .await
+            .map_err(|e| e.to_string())?
+            .json()
+            .await
+            .map_err(|e| e.to_string())?;
+        charge["id"]
+            .as_str()
+            .map(String::from)
+            .ok_or_else(|| format!("the sandbox made no charge: {charge}"))
     }
 
     /// The functions' environment (`demo::function_env`, the list the local
     /// run and the tests use), with `aws` as the AWS endpoint (moto, or a
-    /// counting proxy in front of it).
-    pub fn function_env(&self, aws: &str) -> Vec<(String, String)> {
+    /// counting proxy in front of it) and `table` as the table.
+    pub fn function_env(&self, aws: &str, table: &str) -> Vec<(String, String)> {
         let setup = demo::Setup {
             lambda_port: 0,
             sandbox_url: self.sandbox.url(),
             moto_endpoint: aws.to_string(),
-            table: self.table.clone(),
+            table: table.to_string(),
             secret_id: self.secret_id.clone(),
             merchant: MERCHANT.into(),
             events: self.events.clone(),
@@ -196,6 +280,26 @@ impl World {
         Ok(events)
     }
 
+    /// After a webhook `event` was answered: remove the event item it wrote
+    /// from the process's `table`, so that the table stays the size it
+    /// started at. DynamoDB's cost does not grow with a table; moto's
+    /// `TransactWriteItems` does (it copies the table), and without this
+    /// the thousandth delivery would cost moto far more than the first.
+    pub async fn forget_event(&self, table: &str, event: &Bytes) -> Result<(), String> {
+        let event: Value = serde_json::from_slice(event).map_err(|e| e.to_string())?;
+        let body: Value = serde_json::from_str(event["body"].as_str().unwrap_or("{}"))
+            .map_err(|e| e.to_string())?;
+        let id = body["id"].as_str().ok_or("a webhook event without an id")?;
+        self.dynamo
+            .delete_item()
+            .table_name(table)
+            .key("pk", AttributeValue::S(format!("event#{id}")))
+            .send()
+            .await
+            .map_err(|e| format!("moto did not delete an event: {e:?}"))?;
+        Ok(())
+    }
+
     /// A merchant-pays order of 10.50 points at DeBox: its transfer token
     /// and serial.
     async fn order(&self) -> Result<(String, String), String> {
@@ -229,28 +333,49 @@ impl World {
         }
     }
 
-    /// A `charge.succeeded` for a charge at Qbit, freshly signed (a new
-    /// event id each time): its body and signature. The charges
-    /// `create-charge` made are used in turn (each one recorded, so the
-    /// event is applied, as a real payment's is); one is made at Qbit when
-    /// there are none yet.
+    /// A `charge.succeeded` for one of the webhook tables' charges in turn,
+    /// freshly signed (a new event id each time, so each is applied, as a
+    /// real payment's is): its body and signature.
     async fn signed_event(&mut self) -> Result<(String, String), String> {
-        let state = self.sandbox.state();
-        if state.charge_count() == 0 {
-            self.http
-                .post(format!("{}/api/v1/charges", self.sandbox.url()))
-                .basic_auth(&self.api_key, Some(""))
-                .json(&json!({"amount": 1000, "currency": "USD", "externalOrderId": "bench"}))
-                .send()
-                .await
-                .map_err(|e| e.to_string())?;
+        if self.charges.is_empty() {
+            self.charge_records().await?;
         }
-        let charges = state.charges();
-        let charge = &charges[self.next_charge % charges.len()];
+        let charge = self.charges[self.next_charge % self.charges.len()].clone();
         self.next_charge += 1;
-        let event = state
-            .settle_charge(&charge.id, "charge.succeeded")
+        let event = self
+            .sandbox
+            .state()
+            .settle_charge(&charge, "charge.succeeded")
             .ok_or("the sandbox lost a charge")?;
         Ok((event.body, event.signature))
     }
+}
+
+type Item = std::collections::HashMap<String, AttributeValue>;
+
+/// A table like the template's: `pk` a string, on demand.
+async fn create_table(dynamo: &aws_sdk_dynamodb::Client, moto: &str) -> Result<String, String> {
+    let table = unique("bench");
+    dynamo
+        .create_table()
+        .table_name(&table)
+        .attribute_definitions(
+            AttributeDefinition::builder()
+                .attribute_name("pk")
+                .attribute_type(ScalarAttributeType::S)
+                .build()
+                .map_err(|e| e.to_string())?,
+        )
+        .key_schema(
+            KeySchemaElement::builder()
+                .attribute_name("pk")
+                .key_type(KeyType::Hash)
+                .build()
+                .map_err(|e| e.to_string())?,
+        )
+        .billing_mode(BillingMode::PayPerRequest)
+        .send()
+        .await
+        .map_err(|e| format!("moto did not create a table (is {moto} moto?): {e:?}"))?;
+    Ok(table)
 }

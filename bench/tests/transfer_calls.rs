@@ -53,7 +53,7 @@ async fn a_transfer_writes_once_before_and_once_after_the_debox_call_and_reads_n
     let target = Target {
         label: "debox-transfer".into(),
         binary: binary(),
-        env: world.function_env(&proxy.url()),
+        env: world.function_env(&proxy.url(), &world.table),
         log: PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("transfer-calls.log"),
         wrap: Vec::new(),
     };

@@ -17,7 +17,9 @@
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem, Update};
+use aws_sdk_dynamodb::types::{
+    AttributeValue, Put, ReturnValuesOnConditionCheckFailure, TransactWriteItem, Update,
+};
 use lambda_runtime::{Error, LambdaEvent, run, service_fn};
 use rand::Rng;
 use serde_json::{Value, json};
@@ -196,6 +198,9 @@ impl Floor {
                     .item("status_rank", n(1))
                     .item("updated_at", n(now))
                     .condition_expression("attribute_not_exists(pk)")
+                    .return_values_on_condition_check_failure(
+                        ReturnValuesOnConditionCheckFailure::AllOld,
+                    )
                     .send()
                     .await?;
                 json!({"charge": charge, "accessToken": token})
@@ -207,7 +212,9 @@ impl Floor {
             }
             Calls::QbitWebhook => {
                 // The key is read as the function reads it; verifying the
-                // signature is the function's own work, not a call.
+                // signature is the function's own work, not a call. The
+                // writes carry the same attributes and conditions as the
+                // function's (moto's cost grows with an expression's length).
                 let _key = text(self.secret().await?, "qbit_webhook_public_key");
                 let charge = &body["data"]["object"];
                 let now = now_ms();
@@ -218,22 +225,37 @@ impl Floor {
                     .item("event_id", s(text(&body, "id")))
                     .item("event_type", s(text(&body, "type")))
                     .item("created_at", s(text(&body, "createdAt")))
+                    .item("created_at_ms", n(now))
                     .item("received_at", n(now))
-                    .item("applied", AttributeValue::Bool(true))
                     .item("charge_id", s(text(charge, "id")))
+                    .item("applied", AttributeValue::Bool(true))
+                    .item("expires_at", n(now / 1000 + 90 * 24 * 3600))
                     .condition_expression("attribute_not_exists(pk)")
                     .build()?;
                 let update = Update::builder()
                     .table_name(&self.table)
                     .key("pk", s(format!("charge#{}", text(charge, "id"))))
                     .update_expression(
-                        "SET #status = :status, paid = :paid, last_event_id = :event, updated_at = :now",
+                        "SET #status = :status, paid = :paid, last_event_id = :event, last_event_at = :at, \
+                         last_event_at_ms = :at_ms, status_rank = :rank, updated_at = :now",
                     )
-                    .condition_expression("attribute_exists(pk)")
+                    .condition_expression(
+                        "attribute_exists(request_id) AND amount = :amount AND currency = :currency \
+                         AND (status_rank < :rank OR (status_rank = :rank \
+                         AND (attribute_not_exists(last_event_at_ms) OR last_event_at_ms < :at_ms)))",
+                    )
+                    .return_values_on_condition_check_failure(
+                        ReturnValuesOnConditionCheckFailure::AllOld,
+                    )
                     .expression_attribute_names("#status", "status")
                     .expression_attribute_values(":status", s(text(charge, "status")))
                     .expression_attribute_values(":paid", AttributeValue::Bool(true))
+                    .expression_attribute_values(":amount", n(charge["amount"].as_u64().unwrap_or_default()))
+                    .expression_attribute_values(":currency", s(text(charge, "currency")))
                     .expression_attribute_values(":event", s(text(&body, "id")))
+                    .expression_attribute_values(":at", s(text(&body, "createdAt")))
+                    .expression_attribute_values(":at_ms", n(now))
+                    .expression_attribute_values(":rank", n(3))
                     .expression_attribute_values(":now", n(now))
                     .build()?;
                 self.dynamo()
@@ -253,9 +275,11 @@ impl Floor {
                 self.debox("/openapi/payment/order", Some(order)).await?
             }
             Calls::DeboxTransfer => {
-                // The secret first, as the function signs before it claims.
+                // The secret first, as the function signs before it claims;
+                // the writes shaped as the function's.
                 self.secret().await?;
                 let serial = text(&body, "serial_id");
+                let amount = text(&body, "verify_amount");
                 let now = now_ms();
                 self.dynamo()
                     .put_item()
@@ -264,9 +288,22 @@ impl Floor {
                     .item("kind", s("transfer"))
                     .item("serial_id", s(&serial))
                     .item("status", s("in_progress"))
-                    .item("claim_id", s("floor"))
+                    .item("claim_id", s("floor-claim-0123456789abcdef"))
+                    .item("lease_expires_at", n(now + 30_000))
+                    .item("request_id", s("floor"))
+                    .item("caller_arn", s("floor"))
+                    .item("caller_account", s("floor"))
                     .item("created_at", n(now))
-                    .condition_expression("attribute_not_exists(pk)")
+                    .item("updated_at", n(now))
+                    .item("expires_at", n(now / 1000 + 90 * 24 * 3600))
+                    .item("verify_amount", s(&amount))
+                    .item("amount", s(&amount))
+                    .condition_expression("attribute_not_exists(pk) OR #status = :failed")
+                    .expression_attribute_names("#status", "status")
+                    .expression_attribute_values(":failed", s("failed"))
+                    .return_values_on_condition_check_failure(
+                        ReturnValuesOnConditionCheckFailure::AllOld,
+                    )
                     .send()
                     .await?;
                 let answer = self
@@ -279,10 +316,13 @@ impl Floor {
                     .update_expression("SET #status = :status, updated_at = :now")
                     .condition_expression("#status = :in_progress AND claim_id = :claim")
                     .expression_attribute_names("#status", "status")
-                    .expression_attribute_values(":status", s("succeeded"))
                     .expression_attribute_values(":in_progress", s("in_progress"))
-                    .expression_attribute_values(":claim", s("floor"))
+                    .expression_attribute_values(":claim", s("floor-claim-0123456789abcdef"))
+                    .expression_attribute_values(":status", s("succeeded"))
                     .expression_attribute_values(":now", n(now_ms()))
+                    .return_values_on_condition_check_failure(
+                        ReturnValuesOnConditionCheckFailure::AllOld,
+                    )
                     .send()
                     .await?;
                 answer
@@ -388,7 +428,7 @@ async fn main() -> Result<(), Error> {
             floor
                 .handle(event.payload)
                 .await
-                .unwrap_or_else(|error| json!({"statusCode": 502, "body": error.to_string()})),
+                .unwrap_or_else(|error| json!({"statusCode": 502, "body": format!("{error:?}")})),
         )
     }))
     .await
