@@ -25,32 +25,10 @@ pub enum BootError {
 
 /// The AWS SDK configuration from the standard environment (region,
 /// credentials, and `AWS_ENDPOINT_URL*` for local emulators).
-///
-/// Lambda always sets the function's credentials and region as
-/// environment variables. Read from there alone, the SDK skips building its
-/// default chain, whose web-identity STS client loads the platform's root
-/// certificates at start-up: about 4.5 ms of a 9.5 ms init (BENCHMARKS.md,
-/// "Profile"). Without them (a developer's machine, a profile), the default
-/// chain as before.
 pub async fn aws_config() -> aws_config::SdkConfig {
-    let loader = aws_config::defaults(aws_config::BehaviorVersion::latest());
-    let loader = if lambda_sets_credentials_and_region(|name| std::env::var_os(name).is_some()) {
-        loader
-            .credentials_provider(
-                aws_config::environment::EnvironmentVariableCredentialsProvider::new(),
-            )
-            .region(aws_config::environment::EnvironmentVariableRegionProvider::new())
-    } else {
-        loader
-    };
-    loader.load().await
-}
-
-/// Whether the environment holds credentials and a region, as Lambda's does.
-fn lambda_sets_credentials_and_region(is_set: impl Fn(&str) -> bool) -> bool {
-    is_set("AWS_ACCESS_KEY_ID")
-        && is_set("AWS_SECRET_ACCESS_KEY")
-        && (is_set("AWS_REGION") || is_set("AWS_DEFAULT_REGION"))
+    aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .load()
+        .await
 }
 
 /// Timeouts and retries for our own AWS services (the table, the secret):
@@ -231,30 +209,6 @@ pub fn log_filter(requested: LevelFilter) -> Targets {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn only_credentials_and_a_region_in_the_environment_skip_the_default_chain() {
-        let with = |names: &[&str]| {
-            let names = names.to_vec();
-            lambda_sets_credentials_and_region(move |name| names.contains(&name))
-        };
-        // What Lambda sets.
-        assert!(with(&[
-            "AWS_ACCESS_KEY_ID",
-            "AWS_SECRET_ACCESS_KEY",
-            "AWS_SESSION_TOKEN",
-            "AWS_REGION"
-        ]));
-        assert!(with(&[
-            "AWS_ACCESS_KEY_ID",
-            "AWS_SECRET_ACCESS_KEY",
-            "AWS_DEFAULT_REGION"
-        ]));
-        // A profile, SSO or a role: the default chain.
-        assert!(!with(&["AWS_REGION", "AWS_PROFILE"]));
-        assert!(!with(&["AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"]));
-        assert!(!with(&["AWS_ACCESS_KEY_ID", "AWS_REGION"]));
-    }
     use lambda_http::tracing::Level;
 
     #[test]
