@@ -13,8 +13,9 @@ use std::collections::HashMap;
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::error::{DisplayErrorContext, SdkError};
 use aws_sdk_dynamodb::operation::put_item::PutItemError;
+use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
-use aws_sdk_dynamodb::types::AttributeValue;
+use aws_sdk_dynamodb::types::{AttributeValue, CancellationReason};
 use rand::Rng;
 
 use crate::ApiError;
@@ -71,6 +72,36 @@ pub fn update_refused<R: std::fmt::Debug>(
         }
         other => Err(unavailable(other)),
     }
+}
+
+/// A TransactWriteItems the table cancelled: each item's reason, in the
+/// order of the transaction's items (with the old item where it was asked
+/// for, `ReturnValuesOnConditionCheckFailure`). Any other failure: the
+/// store is unavailable.
+pub fn transaction_refused<R: std::fmt::Debug>(
+    error: SdkError<TransactWriteItemsError, R>,
+) -> Result<Vec<CancellationReason>, StoreUnavailable> {
+    match error {
+        SdkError::ServiceError(e)
+            if matches!(
+                e.err(),
+                TransactWriteItemsError::TransactionCanceledException(_)
+            ) =>
+        {
+            match e.into_err() {
+                TransactWriteItemsError::TransactionCanceledException(cancelled) => {
+                    Ok(cancelled.cancellation_reasons.unwrap_or_default())
+                }
+                _ => Ok(Vec::new()),
+            }
+        }
+        other => Err(unavailable(other)),
+    }
+}
+
+/// Whether a cancellation `reason` is its item's condition failing.
+pub fn condition_failed(reason: Option<&CancellationReason>) -> bool {
+    reason.and_then(|r| r.code()) == Some("ConditionalCheckFailed")
 }
 
 pub fn unavailable<E: std::error::Error + 'static, R: std::fmt::Debug>(

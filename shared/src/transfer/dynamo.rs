@@ -1,7 +1,6 @@
 //! The transfer store on DynamoDB, through the real SDK.
 
-use aws_sdk_dynamodb::error::SdkError;
-use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
+use crate::table::{condition_failed, transaction_refused};
 use aws_sdk_dynamodb::types::{
     Put, ReturnValuesOnConditionCheckFailure, TransactWriteItem, Update,
 };
@@ -321,26 +320,17 @@ impl TransferAdmin for DynamoStore {
                     "the resolution of {serial} was written but its record cannot be read back"
                 ))
             }),
-            Err(SdkError::ServiceError(e))
-                if matches!(
-                    e.err(),
-                    TransactWriteItemsError::TransactionCanceledException(_)
-                ) =>
-            {
-                let TransactWriteItemsError::TransactionCanceledException(cancelled) = e.into_err()
-                else {
-                    unreachable!("matched above")
-                };
-                let record = cancelled.cancellation_reasons().first();
-                if record.and_then(|r| r.code()) != Some("ConditionalCheckFailed") {
+            Err(e) => {
+                let reasons = transaction_refused(e)?;
+                let record = reasons.first();
+                if !condition_failed(record) {
                     return Err(StoreUnavailable(format!(
-                        "the resolution of {serial} was cancelled: {cancelled}"
+                        "the resolution of {serial} was cancelled: {reasons:?}"
                     )));
                 }
                 // The record as the condition saw it (none: no such serial).
                 Ok(Err(record.and_then(|r| r.item()).and_then(record_of)))
             }
-            Err(e) => Err(unavailable(e)),
         }
     }
 }

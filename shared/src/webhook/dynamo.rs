@@ -1,7 +1,6 @@
 //! Webhook events on the table, through the real SDK.
 
-use aws_sdk_dynamodb::error::SdkError;
-use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
+use crate::table::{condition_failed, transaction_refused};
 use aws_sdk_dynamodb::primitives::Blob;
 use aws_sdk_dynamodb::types::{
     AttributeValue, Put, ReturnValue, ReturnValuesOnConditionCheckFailure, TransactWriteItem,
@@ -135,30 +134,18 @@ impl EventStore for DynamoStore {
             .transact_items(TransactWriteItem::builder().update(update).build())
             .send()
             .await;
-        let cancelled = match result {
+        let reasons = match result {
             Ok(_) => return Ok(Recorded::New { applied: true }),
-            Err(SdkError::ServiceError(e))
-                if matches!(
-                    e.err(),
-                    TransactWriteItemsError::TransactionCanceledException(_)
-                ) =>
-            {
-                let TransactWriteItemsError::TransactionCanceledException(cancelled) = e.into_err()
-                else {
-                    unreachable!("matched above")
-                };
-                cancelled
-            }
-            Err(e) => return Err(unavailable(e)),
+            Err(e) => transaction_refused(e)?,
         };
-        let reason = |i: usize| cancelled.cancellation_reasons().get(i);
-        let failed = |i: usize| reason(i).and_then(|r| r.code()) == Some("ConditionalCheckFailed");
+        let reason = |i: usize| reasons.get(i);
+        let failed = |i: usize| condition_failed(reason(i));
         if failed(0) {
             return Ok(Recorded::Duplicate);
         }
         if !failed(1) {
             return Err(StoreUnavailable(format!(
-                "transaction cancelled: {cancelled}"
+                "transaction cancelled: {reasons:?}"
             )));
         }
         // The charge as the failed condition saw it (none: no such item).
