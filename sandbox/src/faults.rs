@@ -44,8 +44,25 @@ pub enum FaultKind {
     },
 }
 
+impl FaultKind {
+    /// Its `kind` on the wire.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Self::Delay { .. } => "delay",
+            Self::Status { .. } => "status",
+            Self::Garbage => "garbage",
+            Self::DropAfter => "drop_after",
+            Self::Hang => "hang",
+            Self::Oversized { .. } => "oversized",
+        }
+    }
+}
+
 /// A fault for the calls to one path (`/api/v1/charges`), optionally one
-/// method, for the next `times` calls (every call when absent).
+/// method, for the next `times` calls (every call when absent). With
+/// `one_in`: each matching call meets it with a chance of one in `one_in`
+/// (a soak's background of faults); a call that escapes it is checked
+/// against the faults after it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Fault {
     pub path: String,
@@ -55,6 +72,8 @@ pub struct Fault {
     pub kind: FaultKind,
     #[serde(default)]
     pub times: Option<u32>,
+    #[serde(default)]
+    pub one_in: Option<u32>,
 }
 
 impl Fault {
@@ -64,7 +83,13 @@ impl Fault {
             method: None,
             kind,
             times: None,
+            one_in: None,
         }
+    }
+
+    pub fn one_in(mut self, n: u32) -> Self {
+        self.one_in = Some(n);
+        self
     }
 
     pub fn times(mut self, n: u32) -> Self {
@@ -95,6 +120,8 @@ struct Book {
     calls: Calls,
     /// In the order injected; the first that matches a call applies.
     pending: Vec<Fault>,
+    /// Faults applied so far, by kind (`"drop_after"`).
+    applied: BTreeMap<String, u64>,
 }
 
 impl Faults {
@@ -124,13 +151,23 @@ impl Faults {
         self.lock().pending.clear();
     }
 
+    /// How many faults have been applied, by kind (`"status"`, `"delay"`).
+    pub fn applied(&self) -> BTreeMap<String, u64> {
+        self.lock().applied.clone()
+    }
+
     /// Count a call, and take the first fault matching it (using up one of
     /// its `times`).
     fn count_and_take(&self, method: &str, path: &str) -> Option<FaultKind> {
         let mut book = self.lock();
         *book.calls.entry(format!("{method} {path}")).or_default() += 1;
-        let index = book.pending.iter().position(|f| f.matches(method, path))?;
+        let index = book.pending.iter().position(|f| {
+            f.matches(method, path)
+                && f.one_in
+                    .is_none_or(|n| rand::random_range(0..n.max(1)) == 0)
+        })?;
         let kind = book.pending[index].kind.clone();
+        *book.applied.entry(kind.name().to_string()).or_default() += 1;
         match &mut book.pending[index].times {
             Some(1) => {
                 book.pending.remove(index);

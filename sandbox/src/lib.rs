@@ -118,7 +118,8 @@ impl Sandbox {
 }
 
 /// Each provider's routes over its own state, all behind the fault
-/// middleware over the faults' state; the control API over the whole.
+/// middleware over the faults' state (and DeBox's count of transfer
+/// requests in front of that); the control API over the whole.
 fn router(state: &Arc<SandboxState>) -> Router {
     let providers = qbit::routes()
         .with_state(state.qbit.clone())
@@ -126,6 +127,10 @@ fn router(state: &Arc<SandboxState>) -> Router {
         .layer(axum::middleware::from_fn_with_state(
             state.faults.clone(),
             faults::apply,
+        ))
+        .layer(axum::middleware::from_fn_with_state(
+            state.debox.clone(),
+            debox::count_transfer_requests,
         ));
     Router::new()
         .merge(providers)

@@ -67,6 +67,11 @@ impl SandboxState {
         self.faults.inject(fault);
     }
 
+    /// How many faults have been applied, by kind.
+    pub fn faults_applied(&self) -> std::collections::BTreeMap<String, u64> {
+        self.faults.applied()
+    }
+
     pub fn clear_faults(&self) {
         self.faults.clear();
     }
@@ -139,6 +144,11 @@ impl SandboxState {
     /// A DeBox order, by serial id.
     pub fn debox_order(&self, serial_id: &str) -> Option<DeboxOrder> {
         self.debox.order(serial_id)
+    }
+
+    /// How many transfer requests DeBox received for `serial_id`.
+    pub fn debox_transfer_requests(&self, serial_id: &str) -> u32 {
+        self.debox.transfer_requests(serial_id)
     }
 
     pub fn debox_order_count(&self) -> usize {

@@ -18,4 +18,5 @@ mod log_levels;
 mod qbit_upstream;
 mod qbit_webhook;
 mod sandbox_debox;
+mod soak;
 mod vbox_balance;

@@ -37,46 +37,58 @@ fn resolve(value: &Value) -> &Value {
 /// Panic, saying why, unless `answer` is one the document allows for
 /// `method` on `path`.
 pub fn check(method: &str, path: &str, answer: &Answer) {
+    if let Err(why) = conformance(method, path, answer) {
+        panic!("{why}");
+    }
+}
+
+/// Why `answer` is not one the document allows for `method` on `path`, if
+/// it is not (the soaks count these instead of stopping at the first).
+pub fn conformance(method: &str, path: &str, answer: &Answer) -> Result<(), String> {
     let operation = &document()["paths"][path][method.to_ascii_lowercase()];
-    assert!(operation.is_object(), "openapi.yaml has no {method} {path}");
+    if !operation.is_object() {
+        return Err(format!("openapi.yaml has no {method} {path}"));
+    }
     let status = answer.status.to_string();
     let response = resolve(&operation["responses"][&status]);
-    assert!(
-        response.is_object(),
-        "openapi.yaml lists no {status} for {method} {path}; the answer was {}",
-        answer.text
-    );
+    if !response.is_object() {
+        return Err(format!(
+            "openapi.yaml lists no {status} for {method} {path}; the answer was {}",
+            answer.text
+        ));
+    }
     let at = format!("{method} {path} {status}");
     if let Some(headers) = response["headers"].as_object() {
         for (name, header) in headers {
             let header = resolve(header);
             match answer.header(name) {
-                Some(value) => assert_matches(&at, &header["schema"], &json!(value), name),
-                None => assert!(
-                    header["required"] != json!(true),
-                    "{at}: no {name} header, which openapi.yaml requires"
-                ),
+                Some(value) => matches(&at, &header["schema"], &json!(value), name)?,
+                None if header["required"] == json!(true) => {
+                    return Err(format!(
+                        "{at}: no {name} header, which openapi.yaml requires"
+                    ));
+                }
+                None => {}
             }
         }
     }
-    assert_eq!(
-        answer.header("content-type"),
-        Some("application/json"),
-        "{at}: not JSON"
-    );
+    if answer.header("content-type") != Some("application/json") {
+        return Err(format!("{at}: not JSON"));
+    }
     let schema = response
         .pointer("/content/application~1json/schema")
-        .unwrap_or_else(|| panic!("openapi.yaml: {at} declares no JSON body"));
+        .ok_or_else(|| format!("openapi.yaml: {at} declares no JSON body"))?;
     let body: Value = serde_json::from_str(&answer.text)
-        .unwrap_or_else(|e| panic!("{at}: the body is not JSON ({e}): {}", answer.text));
-    assert_matches(&at, schema, &body, "the body");
-    if answer.status >= 400 {
-        assert_eq!(
+        .map_err(|e| format!("{at}: the body is not JSON ({e}): {}", answer.text))?;
+    matches(&at, schema, &body, "the body")?;
+    if answer.status >= 400 && body["type"] != json!(error_type(answer.status)) {
+        return Err(format!(
+            "{at}: an error's type is fixed by its status, {} is not {}",
             body["type"],
-            json!(error_type(answer.status)),
-            "{at}: an error's type is fixed by its status"
-        );
+            error_type(answer.status)
+        ));
     }
+    Ok(())
 }
 
 /// The error `type` the API fixes for `status` (openapi.yaml's description;
@@ -90,8 +102,8 @@ fn error_type(status: u16) -> &'static str {
     }
 }
 
-/// Panic unless `value` matches `schema`, one of the document's schemas.
-fn assert_matches(at: &str, schema: &Value, value: &Value, what: &str) {
+/// Whether `value` matches `schema`, one of the document's schemas.
+fn matches(at: &str, schema: &Value, value: &Value, what: &str) -> Result<(), String> {
     // The schema, with the document's components beside it so that its
     // `#/components/...` references resolve.
     let root = json!({
@@ -102,13 +114,16 @@ fn assert_matches(at: &str, schema: &Value, value: &Value, what: &str) {
     let validator = jsonschema::options()
         .should_validate_formats(true)
         .build(&root)
-        .unwrap_or_else(|e| panic!("openapi.yaml: the schema of {what} for {at}: {e}"));
+        .map_err(|e| format!("openapi.yaml: the schema of {what} for {at}: {e}"))?;
     let errors: Vec<String> = validator
         .iter_errors(value)
         .map(|e| format!("{} at {}", e, e.instance_path()))
         .collect();
-    assert!(
-        errors.is_empty(),
-        "{at}: {what} does not match openapi.yaml: {errors:?}\n{value}"
-    );
+    if errors.is_empty() {
+        Ok(())
+    } else {
+        Err(format!(
+            "{at}: {what} does not match openapi.yaml: {errors:?}\n{value}"
+        ))
+    }
 }

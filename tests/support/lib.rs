@@ -3,6 +3,7 @@
 //! API Gateway v2 events parsed by `lambda_http` exactly as in Lambda.
 
 pub mod contract;
+pub mod soak;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};

@@ -263,3 +263,32 @@ async fn authorize(
     );
     (StatusCode::FOUND, [(header::LOCATION, location)]).into_response()
 }
+
+/// Count every transfer request that reaches DeBox, by serial, before any
+/// injected fault decides its fate: a request answered 500 by a fault was
+/// still sent, and a soak asks whether any serial was ever sent twice.
+pub async fn count_transfer_requests(
+    State(debox): State<Arc<Debox>>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    if request.uri().path() != "/openapi/payment/transfer" {
+        return next.run(request).await;
+    }
+    let (parts, body) = request.into_parts();
+    let Ok(bytes) = axum::body::to_bytes(body, 1 << 20).await else {
+        return code(-2004, "the request body could not be read");
+    };
+    if let Some(serial) = text(&body_of(&bytes), "serial_id") {
+        *debox
+            .lock()
+            .transfer_requests
+            .entry(serial.to_string())
+            .or_default() += 1;
+    }
+    next.run(axum::extract::Request::from_parts(
+        parts,
+        axum::body::Body::from(bytes),
+    ))
+    .await
+}

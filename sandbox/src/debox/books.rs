@@ -44,6 +44,10 @@ pub(super) struct Books {
     pub(super) orders: HashMap<String, DeboxOrder>,
     /// Answer `{"code": 1, "msg", "data"}` instead of the flat shape.
     pub(super) wrapped: bool,
+    /// Transfer requests received, by serial id, whatever their outcome
+    /// (faulted ones too): what a soak reconciles against ("was any serial
+    /// sent twice?").
+    pub(super) transfer_requests: HashMap<String, u32>,
 }
 
 impl Debox {
@@ -56,6 +60,7 @@ impl Debox {
                 merchant,
                 orders: HashMap::new(),
                 wrapped: false,
+                transfer_requests: HashMap::new(),
             }),
         }
     }
@@ -95,6 +100,15 @@ impl Debox {
     /// An order, by serial id.
     pub fn order(&self, serial_id: &str) -> Option<DeboxOrder> {
         self.lock().orders.get(serial_id).cloned()
+    }
+
+    /// How many transfer requests named `serial_id`.
+    pub fn transfer_requests(&self, serial_id: &str) -> u32 {
+        self.lock()
+            .transfer_requests
+            .get(serial_id)
+            .copied()
+            .unwrap_or(0)
     }
 
     pub fn order_count(&self) -> usize {

@@ -30,6 +30,6 @@ mod api;
 mod books;
 mod wire;
 
-pub use api::routes;
+pub use api::{count_transfer_requests, routes};
 pub use books::{Debox, DeboxApp, DeboxOrder};
 pub use wire::{MAX_CLOCK_SKEW_MS, TOKEN_LIFETIME_MS, format_points, parse_points, signature};
