@@ -341,6 +341,15 @@ pub async fn run(world: &World, settings: &Settings) -> Result<Report, String> {
             .await
             .ok_or("the fleet stopped before every attempt ended")?;
         outstanding -= 1;
+        if job % 1_000 == 999 {
+            eprintln!(
+                "soak: {} of {} planned attempts sent, {} invocations, {:.0} s",
+                next,
+                plan.len(),
+                jobs.len(),
+                started.elapsed().as_secs_f64()
+            );
+        }
         let (index, _) = jobs[job];
         let seen = seen_of(ending);
         let retry = wants_retry(&seen);
