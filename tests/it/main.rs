@@ -18,5 +18,4 @@ mod log_levels;
 mod qbit_upstream;
 mod qbit_webhook;
 mod sandbox_debox;
-mod soak;
 mod vbox_balance;

@@ -5,7 +5,8 @@
 //! events and kills; every must-be-zero figure must be zero, and the run
 //! must have done what it claims (faults met, instances killed while
 //! busy, repeats answered as duplicates). `scripts/soak.sh` runs the full
-//! ones; RELIABILITY.md has their figures.
+//! ones; RELIABILITY.md has their figures. A test binary of its own, so
+//! cargo runs it after `it`, never beside `it`'s tests.
 
 use bundle_tests::World;
 use bundle_tests::soak::{built_binary, transfers, webhooks};
