@@ -301,7 +301,7 @@ impl Worker {
         let Some(every) = self.spec.kill_every else {
             return;
         };
-        if taken % every != 0 {
+        if !taken.is_multiple_of(every) {
             return;
         }
         let victim = rand::random_range(0..self.kills.len());
