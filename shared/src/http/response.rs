@@ -102,15 +102,21 @@ pub fn respond(request_id: &str, result: Result<Reply, ApiError>) -> Response<Bo
     response
 }
 
-/// Errors are logged by status and our own message: never a body, a token
-/// or a secret (messages are ours, and never quote them).
+/// Errors are logged by status, code and the field at fault; a server error
+/// (ours to fix) by its message too, which is ours. A 4xx's message is not
+/// logged: it may quote what the client sent (serde names the value it could
+/// not read: a token pasted in the wrong field, say), and the client has it
+/// in the answer. `reason`, not `message`: that name is the line's own, and
+/// a second one would hide it.
 fn log_error(error: &ApiError) {
     let status = error.status().as_u16();
     let code = error.code().unwrap_or("");
     if error.status().is_server_error() {
-        tracing::error!(status, code, message = error.message(), "request failed");
+        tracing::error!(status, code, reason = error.message(), "request failed");
     } else {
-        tracing::info!(status, code, message = error.message(), "request refused");
+        let field = error.detail().and_then(|d| d.get("field"));
+        let field = field.and_then(|f| f.as_str()).unwrap_or("");
+        tracing::info!(status, code, field, "request refused");
     }
 }
 

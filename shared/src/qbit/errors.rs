@@ -62,7 +62,6 @@ pub(crate) fn refused_at_the_door(status: StatusCode) -> bool {
 pub(crate) fn map_error(status: StatusCode, body: &[u8]) -> ApiError {
     let error: QbitError = serde_json::from_slice(body).unwrap_or_default();
     let kind = error.kind.as_deref().unwrap_or("");
-    let said = error.message.as_deref().unwrap_or("no message");
     tracing::warn!(
         provider = PROVIDER,
         status = status.as_u16(),
@@ -70,14 +69,16 @@ pub(crate) fn map_error(status: StatusCode, body: &[u8]) -> ApiError {
         "provider refused the call"
     );
 
+    // Our words only: the message is logged (a 5xx's) and Qbit's may quote
+    // what we sent; its words travel in `detail.upstream`, as error.rs says.
     let (ours, message) = match status.as_u16() {
         400 => (
             StatusCode::BAD_REQUEST,
-            format!("{PROVIDER} rejected the request: {said}"),
+            format!("{PROVIDER} rejected the request; its reason is in detail.upstream"),
         ),
         404 => (
             StatusCode::NOT_FOUND,
-            format!("{PROVIDER} found no such object: {said}"),
+            format!("{PROVIDER} found no such object; its reason is in detail.upstream"),
         ),
         401 => (
             StatusCode::BAD_GATEWAY,
@@ -87,7 +88,7 @@ pub(crate) fn map_error(status: StatusCode, body: &[u8]) -> ApiError {
         ),
         402 => (
             StatusCode::PAYMENT_REQUIRED,
-            format!("{PROVIDER} declined the request: {said}"),
+            format!("{PROVIDER} declined the request; its reason is in detail.upstream"),
         ),
         403 | 429 if kind == "rate_limit_error" || status == StatusCode::TOO_MANY_REQUESTS => (
             StatusCode::TOO_MANY_REQUESTS,
@@ -95,7 +96,7 @@ pub(crate) fn map_error(status: StatusCode, body: &[u8]) -> ApiError {
         ),
         403 => (
             StatusCode::BAD_GATEWAY,
-            format!("{PROVIDER} refused access with our key: {said}"),
+            format!("{PROVIDER} refused access with our key; its reason is in detail.upstream"),
         ),
         _ => (
             StatusCode::BAD_GATEWAY,
@@ -199,7 +200,10 @@ mod tests {
             400,
             r#"{"type":"invalid_request_error","message":"bad amount","detail":{"param":"amount"}}"#,
         );
-        assert_eq!(e.message(), "Qbit Pay rejected the request: bad amount");
+        assert_eq!(
+            e.message(),
+            "Qbit Pay rejected the request; its reason is in detail.upstream"
+        );
         assert_eq!(
             e.detail().unwrap(),
             &json!({"upstream": {"provider": "qbit", "status": 400, "type": "invalid_request_error",
