@@ -1,4 +1,6 @@
-use lambda_http::{Error, run, service_fn};
+use lambda_http::{Error, service_fn};
+// lambda_http::run, without its panic on a query string no URI may hold.
+use shared::http::run;
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {

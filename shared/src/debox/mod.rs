@@ -25,11 +25,15 @@
 //!   characters; `pay_info` at most 256 characters.
 
 mod amount;
+#[cfg(test)]
+mod amount_props;
 pub mod answer;
 pub mod authorize;
 mod client;
 pub mod decimal;
 pub mod sign;
+#[cfg(test)]
+mod sign_props;
 mod types;
 
 pub use amount::{Amount, AmountError};

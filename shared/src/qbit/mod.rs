@@ -23,9 +23,13 @@
 
 mod client;
 mod errors;
+#[cfg(test)]
+mod minor_units_props;
 mod token;
 pub mod types;
 pub mod webhook;
+#[cfg(test)]
+mod webhook_props;
 
 pub use client::{PreparedCharge, QbitClient};
 pub use errors::CallError;

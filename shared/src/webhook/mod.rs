@@ -19,6 +19,8 @@ mod dynamo;
 mod matching;
 mod memory;
 pub mod operator;
+#[cfg(test)]
+mod order_props;
 mod receive;
 mod store;
 

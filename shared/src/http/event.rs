@@ -1,0 +1,115 @@
+//! API Gateway's event to a `Request`, as `lambda_http::run` does it, but
+//! without its panic on a query string a URI may not hold.
+//!
+//! API Gateway passes `rawQueryString` on as the client sent it, and a
+//! client can send `?starting_after="ch_1"` (`"`, `<`, `>` are refused by
+//! the `http` crate's URI parser). `lambda_http` builds the request's URI
+//! from that string and `expect`s it to parse: the invocation panics before
+//! any code of ours runs, and API Gateway answers a bare 500. Found by
+//! fuzzing (`fuzz/`, target `api_routes`). Such a query string is
+//! re-encoded here first: the parameters read from it are the same (both
+//! are read as `application/x-www-form-urlencoded`), so the route answers
+//! as it would to the same parameters sent encoded.
+
+use lambda_http::lambda_runtime::{self, Diagnostic};
+use lambda_http::request::LambdaRequest;
+use lambda_http::tower::Service;
+use lambda_http::{Adapter, Error, IntoResponse, LambdaEvent, Request};
+use url::form_urlencoded;
+
+/// `lambda_http::run`, with the event's query string made safe first.
+pub async fn run<'a, R, S, E>(handler: S) -> Result<(), Error>
+where
+    S: Service<Request, Response = R, Error = E>,
+    S::Future: Send + 'a,
+    R: IntoResponse,
+    E: std::fmt::Debug + Into<Diagnostic>,
+{
+    lambda_runtime::run(Repaired(Adapter::from(handler))).await
+}
+
+/// The request `lambda_http` makes of `event`, once its query string is
+/// safe (what [`run`] hands the functions).
+pub fn request_from(mut event: LambdaRequest) -> Request {
+    repair(&mut event);
+    event.into()
+}
+
+/// Re-encode a query string the URI parser would refuse.
+fn repair(event: &mut LambdaRequest) {
+    if let LambdaRequest::ApiGatewayV2(request) = event
+        && let Some(query) = request.raw_query_string.as_mut()
+        && http::Uri::try_from(format!("/?{query}")).is_err()
+    {
+        *query = form_urlencoded::Serializer::new(String::new())
+            .extend_pairs(form_urlencoded::parse(query.as_bytes()))
+            .finish();
+    }
+}
+
+/// The runtime's service: the event repaired, then `lambda_http`'s adapter.
+struct Repaired<S>(S);
+
+impl<S> Service<LambdaEvent<LambdaRequest>> for Repaired<S>
+where
+    S: Service<LambdaEvent<LambdaRequest>>,
+{
+    type Response = S::Response;
+    type Error = S::Error;
+    type Future = S::Future;
+
+    fn poll_ready(
+        &mut self,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Result<(), Self::Error>> {
+        self.0.poll_ready(cx)
+    }
+
+    fn call(&mut self, mut event: LambdaEvent<LambdaRequest>) -> Self::Future {
+        repair(&mut event.payload);
+        self.0.call(event)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::http::QueryParams;
+    use serde_json::json;
+
+    fn event(raw_query: &str) -> LambdaRequest {
+        let event = json!({
+            "version": "2.0", "routeKey": "GET /charges", "rawPath": "/charges",
+            "rawQueryString": raw_query, "headers": {"host": "api.example.com"},
+            "requestContext": {"accountId": "123456789012", "apiId": "api",
+                "http": {"method": "GET", "path": "/charges", "protocol": "HTTP/1.1",
+                         "sourceIp": "192.0.2.1", "userAgent": "t"},
+                "requestId": "r", "routeKey": "GET /charges", "stage": "$default",
+                "time": "21/Nov/2026:10:00:00 +0000", "timeEpoch": 0},
+            "isBase64Encoded": false
+        });
+        serde_json::from_value(event).unwrap()
+    }
+
+    /// The query strings the fuzzer found: `lambda_http` alone panics on
+    /// each ("failed to build request: InvalidUriChar").
+    #[test]
+    fn a_query_string_no_uri_may_hold_is_read_not_panicked_on() {
+        for (raw, name, value) in [
+            (r#"starting_after="ch_1""#, "starting_after", r#""ch_1""#),
+            ("limit=<5>", "limit", "<5>"),
+            ("limit=1 0", "limit", "1 0"),
+            ("ending_before=a%20b&x=\"", "ending_before", "a b"),
+        ] {
+            let req = request_from(event(raw));
+            let params = QueryParams::parse(&req, &[name, "x"]).unwrap();
+            assert_eq!(params.get(name).unwrap(), Some(value), "{raw}");
+        }
+    }
+
+    #[test]
+    fn a_valid_query_string_is_left_as_sent() {
+        let req = request_from(event("limit=10&starting_after=ch_%7E1"));
+        assert_eq!(req.uri().query(), Some("limit=10&starting_after=ch_%7E1"));
+    }
+}
