@@ -8,7 +8,9 @@ use shared::charge::{
     ChargeStore, CreateError, IdempotencyKey, KeyStore, Requester, body_fingerprint, create_charge,
     once,
 };
-use shared::http::{Caller, Reply, invocation_deadline, json_body, request_id, respond};
+use shared::http::{
+    Caller, Reply, invocation_deadline, json_body, request_id, require_method, respond,
+};
 use shared::qbit::{NewCharge, QbitClient};
 use shared::{ApiError, now_ms};
 
@@ -25,6 +27,7 @@ async fn create<S: KeyStore + ChargeStore>(
     store: &S,
     req: &Request,
 ) -> Result<Reply, ApiError> {
+    require_method(req, "POST /charges")?;
     let charge: NewCharge = json_body(req)?;
     let deadline = invocation_deadline(req, now_ms());
     let by = Requester {

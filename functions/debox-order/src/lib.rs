@@ -13,12 +13,13 @@ use shared::ApiError;
 use shared::bootstrap::Debox;
 use shared::debox::authorize::{UserPays, authorize_url};
 use shared::debox::{Amount, PayInfo, RedirectUri, UserId};
-use shared::http::{Reply, json_body, parse_json, request_id, respond};
+use shared::http::{Reply, json_body, not_null, parse_json, request_id, require_method, respond};
 
 /// Only the flow, to choose how to read the rest.
 #[derive(Deserialize)]
 struct FlowOnly {
-    #[serde(default)]
+    // `null` is a wrong type, not the default flow.
+    #[serde(default, deserialize_with = "not_null")]
     flow: Option<serde_json::Value>,
 }
 
@@ -65,6 +66,7 @@ pub async fn handle(debox: &Debox, req: Request) -> Response<Body> {
 }
 
 async fn order(debox: &Debox, req: &Request) -> Result<Reply, ApiError> {
+    require_method(req, "POST /debox/orders")?;
     let FlowOnly { flow } = json_body(req)?;
     let body = req.body().as_ref();
     match flow.as_ref().and_then(|f| f.as_str()) {

@@ -6,7 +6,9 @@
 use lambda_http::{Body, Request, Response};
 use serde::Deserialize;
 use shared::debox::{Amount, DeboxClient, SerialId, Transfer, TransferToken};
-use shared::http::{Caller, invocation_deadline, json_body, request_id, respond};
+use shared::http::{
+    Caller, invocation_deadline, json_body, not_null, request_id, require_method, respond,
+};
 use shared::now_ms;
 use shared::transfer::{EmfReport, TransferStore, run};
 
@@ -18,7 +20,9 @@ use shared::transfer::{EmfReport, TransferStore, run};
 struct TransferBody {
     access_token: TransferToken,
     serial_id: SerialId,
-    #[serde(default)]
+    // `null` is refused (naming it), never read as left out: that would
+    // send a merchant-pays transfer to DeBox without its check.
+    #[serde(default, deserialize_with = "not_null")]
     verify_amount: Option<Amount>,
 }
 
@@ -30,6 +34,7 @@ pub async fn handle<S: TransferStore>(
     let request_id = request_id(&req);
     let caller = Caller::of(&req);
     let result = async {
+        require_method(&req, "POST /debox/transfers")?;
         let body: TransferBody = json_body(&req)?;
         let transfer = Transfer {
             access_token: body.access_token,

@@ -4,13 +4,14 @@
 //! bytes, the event recorded once or, unreadable, kept whole), respond.
 
 use lambda_http::{Body, Request, Response};
-use shared::http::{raw_json_body, request_id, respond};
+use shared::http::{raw_json_body, request_id, require_method, respond};
 use shared::qbit::webhook::{SIGNATURE_HEADER, WebhookKey};
 use shared::secrets::Secrets;
 use shared::webhook::{EventStore, receive};
 
 pub async fn handle<S: EventStore>(secrets: &Secrets, store: &S, req: Request) -> Response<Body> {
     let result = async {
+        require_method(&req, "POST /webhooks/qbit")?;
         let body = raw_json_body(&req)?;
         let header = req
             .headers()

@@ -78,6 +78,32 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     Ok(value)
 }
 
+/// For an optional member (`#[serde(default, deserialize_with = "not_null")]`):
+/// left out is `None`, but an explicit `null` is refused as a wrong type,
+/// naming the member, as the contract says. serde's own `Option` reads
+/// `null` as left out, which would send a transfer whose `verify_amount`
+/// was `null` to DeBox as one without it.
+pub fn not_null<'de, D, T>(deserializer: D) -> Result<Option<T>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: serde::Deserialize<'de>,
+{
+    struct Present<T>(std::marker::PhantomData<T>);
+    impl<'de, T: serde::Deserialize<'de>> serde::de::Visitor<'de> for Present<T> {
+        type Value = Option<T>;
+        fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+            f.write_str("a value (to send none, leave the member out)")
+        }
+        fn visit_none<E: serde::de::Error>(self) -> Result<Option<T>, E> {
+            Err(E::invalid_type(serde::de::Unexpected::Unit, &self))
+        }
+        fn visit_some<D2: serde::Deserializer<'de>>(self, d: D2) -> Result<Option<T>, D2::Error> {
+            T::deserialize(d).map(Some)
+        }
+    }
+    deserializer.deserialize_option(Present(std::marker::PhantomData))
+}
+
 fn describe(path: String, error: serde_json::Error) -> ApiError {
     use serde_json::error::Category;
     if matches!(
@@ -207,6 +233,30 @@ mod tests {
 
         let twice = error_of(ct, r#"{"n": 1, "n": 2, "s": "x"}"#);
         assert_eq!(twice["detail"]["field"], "n");
+    }
+
+    #[derive(Debug, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct WithOptional {
+        #[serde(default, deserialize_with = "not_null")]
+        o: Option<String>,
+    }
+
+    #[test]
+    fn an_optional_member_may_be_left_out_but_not_null() {
+        let left_out: WithOptional = parse_json(b"{}").unwrap();
+        assert_eq!(left_out.o, None);
+        let given: WithOptional = parse_json(br#"{"o": "x"}"#).unwrap();
+        assert_eq!(given.o.as_deref(), Some("x"));
+        let null = parse_json::<WithOptional>(br#"{"o": null}"#).unwrap_err();
+        assert_eq!(null.status(), 400);
+        assert_eq!(null.detail().unwrap()["field"], "o");
+        assert_eq!(
+            null.message(),
+            "o: invalid type: null, expected a value (to send none, leave the member out)"
+        );
+        let mistyped = parse_json::<WithOptional>(br#"{"o": 1}"#).unwrap_err();
+        assert_eq!(mistyped.detail().unwrap()["field"], "o");
     }
 
     #[test]

@@ -3,10 +3,14 @@
 
 mod body;
 mod caller;
+mod event;
+mod method;
 mod query;
 mod response;
 
-pub use body::{MAX_BODY_BYTES, json_body, parse_json, raw_json_body};
+pub use body::{MAX_BODY_BYTES, json_body, not_null, parse_json, raw_json_body};
 pub use caller::{Caller, UNAUTHENTICATED};
+pub use event::{request_from, run};
+pub use method::require_method;
 pub use query::QueryParams;
 pub use response::{FUNCTION_TIMEOUT_MS, Reply, invocation_deadline, request_id, respond};
