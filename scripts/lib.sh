@@ -40,6 +40,39 @@ ensure_sam() {
   fi
 }
 
+# cargo-mutants (mutation testing, scripts/mutants.sh), pinned, installed
+# into $HOME/.cargo/bin only when that version is missing.
+CARGO_MUTANTS_VERSION=27.1.0
+ensure_cargo_mutants() {
+  command -v cargo >/dev/null || { echo "cargo is required: install Rust with rustup" >&2; exit 1; }
+  if ! cargo mutants --version 2>/dev/null | grep -qx "cargo-mutants $CARGO_MUTANTS_VERSION"; then
+    step "installing cargo-mutants $CARGO_MUTANTS_VERSION"
+    cargo install --locked "cargo-mutants@$CARGO_MUTANTS_VERSION"
+  fi
+}
+
+# cargo-fuzz (libFuzzer targets in fuzz/, scripts/fuzz.sh), pinned, the
+# same way.
+CARGO_FUZZ_VERSION=0.13.2
+ensure_cargo_fuzz() {
+  command -v cargo >/dev/null || { echo "cargo is required: install Rust with rustup" >&2; exit 1; }
+  if ! cargo fuzz --version 2>/dev/null | grep -qx "cargo-fuzz $CARGO_FUZZ_VERSION"; then
+    step "installing cargo-fuzz $CARGO_FUZZ_VERSION"
+    cargo install --locked "cargo-fuzz@$CARGO_FUZZ_VERSION"
+  fi
+}
+
+# cargo-deny (the dependency policy in deny.toml), pinned, the same way.
+# 0.20.2 needs rustc 1.88 or later (built here with 1.95).
+CARGO_DENY_VERSION=0.20.2
+ensure_cargo_deny() {
+  command -v cargo >/dev/null || { echo "cargo is required: install Rust with rustup" >&2; exit 1; }
+  if ! cargo deny --version 2>/dev/null | grep -qx "cargo-deny $CARGO_DENY_VERSION"; then
+    step "installing cargo-deny $CARGO_DENY_VERSION"
+    cargo install --locked "cargo-deny@$CARGO_DENY_VERSION"
+  fi
+}
+
 # A free TCP port on 127.0.0.1.
 free_port() {
   .venv/bin/python -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'

@@ -12,6 +12,7 @@ source scripts/lib.sh
 
 ensure_tools
 ensure_sam
+ensure_cargo_deny
 trap stop_started EXIT
 
 step "cargo fmt --check"
@@ -19,6 +20,10 @@ cargo fmt --all -- --check
 
 step "cargo clippy"
 cargo clippy --locked --workspace --all-targets -- -D warnings
+
+step "cargo deny: licenses, banned crates (no openssl, native-tls or ring), crates.io only (deny.toml)"
+# Offline: advisories need RustSec's database from the network (run by hand).
+cargo deny --locked --offline check --hide-inclusion-graph bans licenses sources
 
 step "openapi.yaml: a valid OpenAPI 3.1 document (every answer the tests get is checked against it)"
 .venv/bin/openapi-spec-validator openapi.yaml
@@ -43,3 +48,6 @@ cargo test --locked --workspace
 
 step "the local run (scripts/local-run.sh --check)"
 scripts/local-run.sh --check
+
+step "schemathesis: generated requests against openapi.yaml and a local run (short; scripts/schemathesis.sh)"
+scripts/schemathesis.sh

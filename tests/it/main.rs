@@ -8,13 +8,16 @@
 //! once `MOTO_ENDPOINT` is set.
 
 mod admin;
+mod bad_input;
 mod binaries;
 mod create_charge;
 mod create_charge_idempotency;
 mod debox_order;
 mod debox_transfer;
 mod list_charges;
+mod log_hygiene;
 mod log_levels;
+mod mutants_kill;
 mod qbit_upstream;
 mod qbit_webhook;
 mod sandbox_debox;
