@@ -170,3 +170,121 @@ impl From<StoreUnavailable> for ApiError {
         )
     }
 }
+
+#[cfg(test)]
+mod tests {
+    //! The refusal helpers decide what a store call means (the old item
+    //! of a refused claim, or an unreachable store): each path, exactly.
+    //! Written for mutation testing (scripts/mutants.sh).
+    use super::*;
+    use aws_sdk_dynamodb::types::error::{
+        ConditionalCheckFailedException, ProvisionedThroughputExceededException,
+        TransactionCanceledException,
+    };
+
+    fn old_item() -> Item {
+        HashMap::from([("pk".to_string(), s("transfer#s1"))])
+    }
+
+    fn refused_with(item: Option<Item>) -> ConditionalCheckFailedException {
+        ConditionalCheckFailedException::builder()
+            .message("The conditional request failed")
+            .set_item(item)
+            .build()
+    }
+
+    fn throttled() -> ProvisionedThroughputExceededException {
+        ProvisionedThroughputExceededException::builder()
+            .message("slow down")
+            .build()
+    }
+
+    #[test]
+    fn a_refused_put_gives_the_old_item_and_any_other_failure_is_unavailable() {
+        let refused = |item| {
+            put_refused(SdkError::service_error(
+                PutItemError::ConditionalCheckFailedException(refused_with(item)),
+                (),
+            ))
+            .unwrap()
+        };
+        assert_eq!(refused(Some(old_item())), Some(old_item()));
+        assert_eq!(refused(None), None);
+        let throttled = SdkError::service_error(
+            PutItemError::ProvisionedThroughputExceededException(throttled()),
+            (),
+        );
+        assert!(put_refused(throttled).is_err());
+        let lost = SdkError::<PutItemError, ()>::timeout_error("no answer");
+        assert!(put_refused(lost).is_err());
+    }
+
+    #[test]
+    fn a_refused_update_gives_the_old_item_and_any_other_failure_is_unavailable() {
+        let refused = |item| {
+            update_refused(SdkError::service_error(
+                UpdateItemError::ConditionalCheckFailedException(refused_with(item)),
+                (),
+            ))
+            .unwrap()
+        };
+        assert_eq!(refused(Some(old_item())), Some(old_item()));
+        assert_eq!(refused(None), None);
+        let throttled = SdkError::service_error(
+            UpdateItemError::ProvisionedThroughputExceededException(throttled()),
+            (),
+        );
+        assert!(update_refused(throttled).is_err());
+        let lost = SdkError::<UpdateItemError, ()>::timeout_error("no answer");
+        assert!(update_refused(lost).is_err());
+    }
+
+    #[test]
+    fn a_cancelled_transaction_gives_each_items_reason_in_order() {
+        let reasons = vec![
+            CancellationReason::builder().code("None").build(),
+            CancellationReason::builder()
+                .code("ConditionalCheckFailed")
+                .set_item(Some(old_item()))
+                .build(),
+        ];
+        let cancelled = TransactionCanceledException::builder()
+            .set_cancellation_reasons(Some(reasons.clone()))
+            .build();
+        let got = transaction_refused(SdkError::service_error(
+            TransactWriteItemsError::TransactionCanceledException(cancelled),
+            (),
+        ))
+        .unwrap();
+        assert_eq!(got, reasons);
+        assert!(!condition_failed(got.first()));
+        assert!(condition_failed(got.get(1)));
+        assert!(!condition_failed(None));
+        let throttled = SdkError::service_error(
+            TransactWriteItemsError::ProvisionedThroughputExceededException(throttled()),
+            (),
+        );
+        assert!(transaction_refused(throttled).is_err());
+    }
+
+    #[test]
+    fn leases_end_past_their_grace_and_claim_ids_are_unique() {
+        assert_eq!(lease_cutoff(10_000), 10_000 - LEASE_GRACE_MS);
+        assert_eq!(lease_cutoff(1_000), 0);
+        assert!(!lease_is_over(10_000, 10_000 + LEASE_GRACE_MS - 1));
+        assert!(lease_is_over(10_000, 10_000 + LEASE_GRACE_MS));
+        let (a, b) = (new_claim_id(), new_claim_id());
+        assert_eq!(a.len(), 32);
+        assert!(a.bytes().all(|c| c.is_ascii_hexdigit()), "{a}");
+        assert_ne!(a, b);
+    }
+
+    #[test]
+    fn the_store_names_its_table() {
+        let config = aws_sdk_dynamodb::Config::builder()
+            .behavior_version(aws_sdk_dynamodb::config::BehaviorVersion::latest())
+            .build();
+        let store = DynamoStore::new(Client::from_conf(config), "payments-test");
+        assert_eq!(store.table(), "payments-test");
+    }
+}

@@ -268,6 +268,48 @@ mod tests {
         assert_eq!(calls.load(Ordering::SeqCst), 2);
     }
 
+    /// A key is the first account's: another account's request with the
+    /// same key and body is 409, without a call and without the first
+    /// answer.
+    #[tokio::test]
+    async fn another_accounts_request_with_the_key_is_409_without_a_call() {
+        let (keys, calls) = (MemoryKeys::default(), AtomicU32::new(0));
+        attempt(&keys, &calls, "p", created()).await.unwrap();
+        let other = Caller::new("arn:aws:iam::999999999999:user/m", "999999999999");
+        let refused = once(&keys, &key("k"), "p", &other, now_ms() + 10_000, || async {
+            calls.fetch_add(1, Ordering::SeqCst);
+            created()
+        })
+        .await
+        .unwrap_err();
+        assert_eq!(refused.status(), 409);
+        assert_eq!(
+            refused.message(),
+            "this Idempotency-Key was already used by another caller; use a new key for a new charge"
+        );
+        assert_eq!(calls.load(Ordering::SeqCst), 1);
+    }
+
+    /// The fingerprint is SHA-256 of the parsed body re-serialised: the
+    /// same parameters however spaced or ordered, and nothing else.
+    #[test]
+    fn a_body_fingerprint_is_the_sha256_of_its_canonical_form() {
+        let parse = |body: &str| -> crate::qbit::NewCharge {
+            crate::http::parse_json(body.as_bytes()).unwrap()
+        };
+        let one = parse(r#"{"amount": 1000, "currency": "USD", "externalOrderId": "o-1"}"#);
+        let same = parse(r#"{"externalOrderId":"o-1","currency":"USD","amount":1000}"#);
+        let other = parse(r#"{"amount": 1001, "currency": "USD", "externalOrderId": "o-1"}"#);
+        let print = body_fingerprint(&one).unwrap();
+        assert_eq!(
+            print,
+            fingerprint(br#"{"amount":1000,"currency":"USD","externalOrderId":"o-1"}"#)
+        );
+        assert_eq!(print.len(), 64);
+        assert_eq!(body_fingerprint(&same).unwrap(), print);
+        assert_ne!(body_fingerprint(&other).unwrap(), print);
+    }
+
     #[test]
     fn an_answer_too_large_to_keep_is_kept_as_a_502_that_says_so() {
         let small = keepable(StatusCode::OK, "{}");

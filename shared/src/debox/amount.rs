@@ -190,6 +190,33 @@ mod tests {
         }
     }
 
+    /// Whole hundredths, exactly, at both ends of the bound.
+    #[test]
+    fn hundredths_are_exact() {
+        assert_eq!("10.50".parse::<Amount>().unwrap().hundredths(), 1050);
+        assert_eq!(
+            "1000000000".parse::<Amount>().unwrap().hundredths(),
+            100_000_000_000
+        );
+        assert_eq!(MAX_HUNDREDTHS, 100_000_000_000);
+        assert_eq!(Amount::from_hundredths(1050).unwrap().to_string(), "10.5");
+        assert_eq!(Amount::from_hundredths(0), Err(AmountError));
+        assert_eq!(
+            Amount::from_hundredths(MAX_HUNDREDTHS + 1),
+            Err(AmountError)
+        );
+    }
+
+    /// A JSON number's refusal says what is expected instead.
+    #[test]
+    fn a_json_number_is_refused_saying_a_string_is_expected() {
+        let error = serde_json::from_str::<Amount>("10.5").unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            r#"invalid type: floating point `10.5`, expected a decimal string such as "10.50" at line 1 column 4"#
+        );
+    }
+
     #[test]
     fn serialises_canonically() {
         let a: Amount = "7.10".parse().unwrap();

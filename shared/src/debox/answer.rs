@@ -353,4 +353,79 @@ mod tests {
         let odd_code = refused(200, r#"{"code": "ok"}"#);
         assert_eq!(odd_code.error.status().as_u16(), 502);
     }
+
+    // Mutation testing (scripts/mutants.sh): each test below pins a
+    // difference a weaker assertion let through.
+
+    /// A 5xx is DeBox failing, said so with its status; not an answer we
+    /// could not read (same 502, other words and detail).
+    #[test]
+    fn a_5xx_says_debox_failed_with_its_status() {
+        let down = refused(503, r#"{"msg": "busy"}"#);
+        assert_eq!(down.error.message(), "DeBox failed with HTTP 503");
+        assert_eq!(
+            down.error.detail(),
+            Some(&json!({"upstream": {"provider": "debox", "status": 503}}))
+        );
+        assert_eq!(down.error.code(), None);
+        assert!(!down.credentials_refused);
+    }
+
+    /// A code that is not a number is no code: the answer is unreadable,
+    /// and no made-up code reaches the caller.
+    #[test]
+    fn a_code_that_is_not_a_number_is_no_code() {
+        for body in [r#"{"code": "ok"}"#, r#"{"code": "-"}"#, r#"{"code": ""}"#] {
+            let odd = refused(200, body);
+            assert_eq!(odd.error.code(), None, "{body}");
+            assert_eq!(
+                odd.error.message(),
+                "DeBox sent an answer we could not read (HTTP 200 without a code)",
+                "{body}"
+            );
+            assert_eq!(odd.certainty, Certainty::MayHaveHappened, "{body}");
+        }
+    }
+
+    /// `data: null` is an answer without a payload of its own (its members
+    /// are read flat); any other `data` that is not an object is unreadable.
+    #[test]
+    fn data_that_is_null_reads_flat_and_any_other_non_object_is_unreadable() {
+        let flat = ok(r#"{"code": 1, "data": null, "total": "12.5"}"#);
+        assert_eq!(flat.decimal("total").unwrap(), "12.5");
+        for body in [
+            r#"{"code": 1, "data": [1]}"#,
+            r#"{"code": 1, "data": "ok"}"#,
+            r#"{"code": 1, "data": true}"#,
+        ] {
+            let r = refused(200, body);
+            assert_eq!(
+                (r.error.message(), r.certainty),
+                (
+                    "DeBox sent an answer we could not read (data is not an object)",
+                    Certainty::MayHaveHappened
+                ),
+                "{body}"
+            );
+        }
+    }
+
+    /// A system error and an undocumented code share status and certainty;
+    /// the words tell the operator which it was.
+    #[test]
+    fn system_errors_and_undocumented_codes_say_which() {
+        for code in ["-2014", "-2028", "-2030", "-7052"] {
+            let r = refusal_for_code(code, None);
+            assert_eq!(r.error.message(), "DeBox had a system error", "{code}");
+            assert_eq!(
+                r.error.detail(),
+                Some(&json!({"upstream": {"provider": "debox", "code": code}}))
+            );
+        }
+        let odd = refusal_for_code("-1", None);
+        assert_eq!(
+            odd.error.message(),
+            "DeBox answered with an undocumented code"
+        );
+    }
 }

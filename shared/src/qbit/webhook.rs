@@ -367,6 +367,38 @@ mod tests {
         }
     }
 
+    /// An event id is 1 to 255 characters: the key of its record.
+    #[test]
+    fn event_ids_are_1_to_255_characters() {
+        let parse = |id: &str| {
+            let body = serde_json::json!({"id": id, "type": "payout.paid",
+                "createdAt": "2026-11-21T10:00:00Z", "data": {"object": {}}});
+            Event::parse(body.to_string().as_bytes()).map(|e| e.id)
+        };
+        let longest = "e".repeat(255);
+        assert_eq!(parse("e"), Ok("e".to_string()));
+        assert_eq!(parse(&longest), Ok(longest.clone()));
+        for bad in [String::new(), "e".repeat(256)] {
+            assert_eq!(
+                parse(&bad),
+                Err(Unreadable::new("id must be 1 to 255 characters")),
+                "{} characters",
+                bad.len()
+            );
+        }
+    }
+
+    /// The ranks the forward-only rule compares, exactly.
+    #[test]
+    fn charge_event_ranks_are_pending_failed_succeeded_closed() {
+        assert_eq!(rank("charge.pending"), Some(0));
+        assert_eq!(rank("charge.failed"), Some(1));
+        assert_eq!(rank("charge.succeeded"), Some(2));
+        assert_eq!(rank("charge.closed"), Some(3));
+        assert_eq!(rank("charge.refunded"), None);
+        assert_eq!(rank("payout.paid"), None);
+    }
+
     /// `createdAt` in Unix ms, through a whole event.
     fn created_at_ms(created_at: &str) -> Option<u64> {
         let body = serde_json::json!({"id": "evt_t", "type": "payout.paid", "createdAt": created_at,

@@ -573,6 +573,84 @@ mod tests {
         }
     }
 
+    /// The memory store, counting the dead-claim marks asked of it.
+    #[derive(Default)]
+    struct CountingMarks {
+        inner: MemoryStore,
+        marks: AtomicU32,
+    }
+
+    impl TransferStore for CountingMarks {
+        async fn claim(&self, claim: &Claim) -> Result<ClaimOutcome, StoreUnavailable> {
+            self.inner.claim(claim).await
+        }
+        async fn settle(
+            &self,
+            serial_id: &SerialId,
+            claim_id: &str,
+            settlement: &Settlement,
+            now_ms: u64,
+        ) -> Result<bool, StoreUnavailable> {
+            self.inner
+                .settle(serial_id, claim_id, settlement, now_ms)
+                .await
+        }
+        async fn mark_abandoned(
+            &self,
+            record: &TransferRecord,
+            now_ms: u64,
+        ) -> Result<bool, StoreUnavailable> {
+            self.marks.fetch_add(1, Ordering::SeqCst);
+            self.inner.mark_abandoned(record, now_ms).await
+        }
+        async fn get(
+            &self,
+            serial_id: &SerialId,
+        ) -> Result<Option<TransferRecord>, StoreUnavailable> {
+            self.inner.get(serial_id).await
+        }
+    }
+
+    /// Only a dead claim is marked: a live claim, or an outcome already
+    /// settled (`unknown` included), costs no write.
+    #[tokio::test]
+    async fn only_a_dead_claim_is_marked_unknown() {
+        let calls = AtomicU32::new(0);
+        let deadline = now_ms() + 10_000;
+        // A live claim (its lease just over by this clock, within the grace).
+        let live = CountingMarks::default();
+        claim_left_behind(&live.inner, 1_000).await;
+        let report = Reported::default();
+        attempt_on(&live, &report, &calls, deadline, Ok(()))
+            .await
+            .unwrap_err();
+        assert_eq!(live.marks.load(Ordering::SeqCst), 0, "a live claim");
+        // Settled outcomes, `unknown` and `succeeded`.
+        for answer in [Err(refusal_for_code("-2014", None)), Ok(())] {
+            let settled = CountingMarks::default();
+            let _ = attempt_on(&settled, &report, &calls, deadline, answer).await;
+            attempt_on(&settled, &report, &calls, deadline, Ok(()))
+                .await
+                .unwrap_err();
+            assert_eq!(settled.marks.load(Ordering::SeqCst), 0, "a settled serial");
+        }
+        // A dead claim: marked once.
+        let dead = CountingMarks::default();
+        claim_left_behind(&dead.inner, crate::table::LEASE_GRACE_MS + 1).await;
+        attempt_on(&dead, &report, &calls, deadline, Ok(()))
+            .await
+            .unwrap_err();
+        assert_eq!(dead.marks.load(Ordering::SeqCst), 1, "a dead claim");
+    }
+
+    /// In a function, outcomes go to CloudWatch as the `Transfers` metric.
+    #[test]
+    fn the_emf_report_writes_the_transfers_metric() {
+        crate::metrics::captured::outcomes();
+        EmfReport.transfer("unknown", &SerialId::parse("s1").unwrap());
+        assert_eq!(crate::metrics::captured::outcomes(), ["unknown"]);
+    }
+
     #[tokio::test]
     async fn an_unreachable_store_is_503_and_debox_is_not_called() {
         let (store, calls) = (MemoryStore::default(), AtomicU32::new(0));
