@@ -37,6 +37,9 @@ async fn transfers_under_faults_and_kills_are_never_sent_twice_and_every_record_
         report.answers.get("409 succeeded").copied().unwrap_or(0) > 0,
         "{report}"
     );
+    // The dangerous case was tried: serials whose answer said `unknown`
+    // were sent again (and the figures above say none went to DeBox twice).
+    assert!(report.unknown_sent_again > 0, "{report}");
     assert_eq!(report.invocations, report.answers.values().sum::<usize>());
 }
 

@@ -102,6 +102,17 @@ pub fn respond(request_id: &str, result: Result<Reply, ApiError>) -> Response<Bo
     response
 }
 
+/// A field name as it may be logged: the client chose it when it is an
+/// unknown member or parameter, so only a short name of the characters our
+/// names use (a token pasted as a key is neither); anything else is `?`.
+fn loggable_field(field: &str) -> &str {
+    let plain = field.len() <= 24
+        && field
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-' || b == b'.');
+    if plain { field } else { "?" }
+}
+
 /// Errors are logged by status, code and the field at fault; a server error
 /// (ours to fix) by its message too, which is ours. A 4xx's message is not
 /// logged: it may quote what the client sent (serde names the value it could
@@ -116,13 +127,30 @@ fn log_error(error: &ApiError) {
     } else {
         let field = error.detail().and_then(|d| d.get("field"));
         let field = field.and_then(|f| f.as_str()).unwrap_or("");
-        tracing::info!(status, code, field, "request refused");
+        tracing::info!(
+            status,
+            code,
+            field = loggable_field(field),
+            "request refused"
+        );
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A 4xx names the field it logs only when the name is one of ours in
+    /// shape: a token pasted as a JSON key is logged as `?`.
+    #[test]
+    fn only_a_plain_short_field_name_is_logged() {
+        assert_eq!(loggable_field("externalOrderId"), "externalOrderId");
+        assert_eq!(loggable_field("Idempotency-Key"), "Idempotency-Key");
+        assert_eq!(loggable_field(""), "");
+        assert_eq!(loggable_field("eyJhbGciOiJIUzI1NiIsInR5cCI6"), "?");
+        assert_eq!(loggable_field("a\"b"), "?");
+        assert_eq!(loggable_field("ünknown"), "?");
+    }
     use serde_json::{Value, json};
 
     #[test]

@@ -85,7 +85,7 @@ pub struct FleetStats {
 /// The running fleet.
 pub struct Fleet {
     jobs: Option<mpsc::UnboundedSender<Job>>,
-    done: mpsc::UnboundedReceiver<Done>,
+    done: mpsc::UnboundedReceiver<Result<Done, String>>,
     workers: Vec<tokio::task::JoinHandle<Result<FleetStats, String>>>,
     later: Arc<AtomicUsize>,
 }
@@ -156,9 +156,12 @@ impl Fleet {
         self.later.load(Ordering::SeqCst)
     }
 
-    /// The next job to end.
-    pub async fn next_done(&mut self) -> Option<Done> {
-        self.done.recv().await
+    /// The next job to end, or why an instance could not be replaced.
+    pub async fn next_done(&mut self) -> Result<Done, String> {
+        self.done
+            .recv()
+            .await
+            .unwrap_or_else(|| Err("every instance stopped".into()))
     }
 
     /// Stop every instance; what the fleet did.
@@ -210,7 +213,7 @@ impl Instance {
     }
 
     /// SIGKILL, and wait for the process to be gone.
-    async fn kill(mut self) {
+    async fn kill(&mut self) {
         let _ = self.child.kill().await;
     }
 }
@@ -219,7 +222,7 @@ struct Worker {
     slot: usize,
     spec: Arc<Spec>,
     queue: Arc<Mutex<mpsc::UnboundedReceiver<Job>>>,
-    report: mpsc::UnboundedSender<Done>,
+    report: mpsc::UnboundedSender<Result<Done, String>>,
     killed: mpsc::UnboundedReceiver<()>,
     kills: Arc<Vec<mpsc::UnboundedSender<()>>>,
     taken: Arc<AtomicUsize>,
@@ -237,8 +240,9 @@ impl Worker {
             let job = tokio::select! {
                 job = async { queue.lock().await.recv().await } => job,
                 Some(()) = self.killed.recv() => {
-                    instance = self.replace(instance, &mut stats).await?;
+                    instance.kill().await;
                     stats.killed += 1;
+                    instance = self.start_again(&mut stats).await?;
                     continue;
                 }
             };
@@ -251,7 +255,10 @@ impl Worker {
             // Lambda stops the invocation at its deadline; a little slack
             // for this machine's scheduling.
             let limit = tokio::time::sleep(self.spec.timeout + Duration::from_millis(250));
+            // `biased`: an answer already posted wins over a kill that
+            // arrives at the same moment (it happened first).
             let ending = tokio::select! {
+                biased;
                 outcome = instance.api.invoke(job.event.clone(), deadline) => match outcome {
                     Ok(outcome) => Ending::Answered(outcome),
                     Err(_) => Ending::Crashed,
@@ -263,35 +270,50 @@ impl Worker {
                 _ = limit => Ending::TimedOut,
                 Some(()) = self.killed.recv() => Ending::Killed,
             };
-            match ending {
-                Ending::Answered(_) => {}
+            let dead = match ending {
+                Ending::Answered(_) => false,
                 Ending::Killed => {
                     stats.killed += 1;
                     stats.killed_busy += 1;
-                    instance = self.replace(instance, &mut stats).await?;
+                    true
                 }
                 Ending::TimedOut => {
                     stats.timed_out += 1;
-                    instance = self.replace(instance, &mut stats).await?;
+                    true
                 }
                 Ending::Crashed => {
                     stats.crashed += 1;
-                    instance = self.replace(instance, &mut stats).await?;
+                    true
                 }
+            };
+            // The process is gone before the job is reported, so a retry
+            // never overlaps it.
+            if dead {
+                instance.kill().await;
             }
-            let _ = self.report.send(Done {
+            let _ = self.report.send(Ok(Done {
                 job: job.id,
                 ending,
                 slot: self.slot,
-            });
+            }));
+            if dead {
+                instance = self.start_again(&mut stats).await?;
+            }
         }
     }
 
-    /// Kill `old` (SIGKILL) and start its replacement.
-    async fn replace(&self, old: Instance, stats: &mut FleetStats) -> Result<Instance, String> {
-        old.kill().await;
+    /// A new process for this slot; if it cannot start, the soak hears why
+    /// (and stops) rather than waiting for this slot forever.
+    async fn start_again(&self, stats: &mut FleetStats) -> Result<Instance, String> {
         stats.started += 1;
-        Instance::start(&self.spec, self.slot).await
+        match Instance::start(&self.spec, self.slot).await {
+            Ok(instance) => Ok(instance),
+            Err(why) => {
+                let why = format!("instance {} could not be started again: {why}", self.slot);
+                let _ = self.report.send(Err(why.clone()));
+                Err(why)
+            }
+        }
     }
 
     /// Every `kill_every` jobs taken: a random instance is killed a moment

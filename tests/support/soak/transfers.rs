@@ -142,6 +142,8 @@ pub struct Report {
     pub records: BTreeMap<String, usize>,
     pub unknown_records: usize,
     pub unknown_applied: usize,
+    /// Serials sent again after an answer that said `unknown`.
+    pub unknown_sent_again: usize,
     pub received_twice: usize,
     pub ok_not_applied: usize,
     pub failed_record_applied: usize,
@@ -181,6 +183,7 @@ impl Report {
                 self.applied_without_record,
             ),
             ("answers outside the contract", self.outside_contract),
+            ("processes that crashed by themselves", self.crashed),
             (
                 "points moved that no applied order accounts for (hundredths)",
                 usize::try_from(self.points_unaccounted).unwrap_or(usize::MAX),
@@ -215,8 +218,8 @@ impl fmt::Display for Report {
         writeln!(f, "  records: {:?}", self.records)?;
         writeln!(
             f,
-            "  unknown (or in_progress past its lease): {}, of which DeBox applied {}",
-            self.unknown_records, self.unknown_applied
+            "  unknown (or in_progress past its lease): {}, of which DeBox applied {}; {} serials sent again after an unknown answer",
+            self.unknown_records, self.unknown_applied, self.unknown_sent_again
         )?;
         writeln!(f, "  must be zero:")?;
         for (name, value) in self.must_be_zero() {
@@ -336,10 +339,7 @@ pub async fn run(world: &World, settings: &Settings) -> Result<Report, String> {
                 fleet.send(job);
             }
         }
-        let Done { job, ending, .. } = fleet
-            .next_done()
-            .await
-            .ok_or("the fleet stopped before every attempt ended")?;
+        let Done { job, ending, .. } = fleet.next_done().await?;
         outstanding -= 1;
         if job % 1_000 == 999 {
             eprintln!(
@@ -367,8 +367,9 @@ pub async fn run(world: &World, settings: &Settings) -> Result<Report, String> {
         }
     }
     let fleet_stats = fleet.stop().await?;
-    // Any claim a kill left behind is past its lease by now.
-    tokio::time::sleep(Duration::from_millis(LEASE_GRACE_MS)).await;
+    // A claim a kill left behind lives until its invocation's deadline (a
+    // timeout after it started) and the grace: past both, it reads unknown.
+    tokio::time::sleep(settings.timeout + Duration::from_millis(LEASE_GRACE_MS)).await;
 
     let records = records(world).await?;
     let mut report = Report {
@@ -487,13 +488,15 @@ fn seen_of(ending: Ending) -> Seen {
 }
 
 /// What a merchant retries later: what never answered, what says nothing
-/// was sent or that it is being sent right now, and a 500.
+/// was sent or that it is being sent right now, a 500, and (a careless
+/// merchant, the one the bundle must survive) a 502 or 504 that says the
+/// outcome is unknown.
 fn wants_retry(seen: &Seen) -> bool {
     match seen {
         Seen::Killed | Seen::TimedOut | Seen::Crashed => true,
         Seen::Answer { status, state, .. } => match status {
             409 => state.as_deref() == Some("in_progress"),
-            500 | 503 => true,
+            500 | 502 | 503 | 504 => true,
             _ => false,
         },
         Seen::NotAResponse(_) => false,
@@ -561,6 +564,12 @@ fn reconcile(
     if requests > 1 {
         report.received_twice += 1;
         problem(report, format!("DeBox received {requests} requests"));
+    }
+    let first_unknown = serial.seen.iter().position(
+        |seen| matches!(seen, Seen::Answer { state: Some(state), .. } if state == "unknown"),
+    );
+    if first_unknown.is_some_and(|at| at + 1 < serial.seen.len()) {
+        report.unknown_sent_again += 1;
     }
     for seen in &serial.seen {
         let label = match seen {

@@ -120,6 +120,7 @@ pub struct Report {
     pub killed: usize,
     pub killed_busy: usize,
     pub timed_out: usize,
+    pub crashed: usize,
     pub processes_started: usize,
     pub recorded_twice: usize,
     pub acknowledged_not_recorded: usize,
@@ -149,6 +150,7 @@ impl Report {
                 self.foreign_applied,
             ),
             ("answers outside the contract", self.outside_contract),
+            ("processes that crashed by themselves", self.crashed),
         ]
     }
 }
@@ -177,8 +179,8 @@ impl fmt::Display for Report {
         writeln!(f, "  answers: {:?}", self.answers)?;
         writeln!(
             f,
-            "  processes: {} started, {} killed ({} while busy), {} timed out",
-            self.processes_started, self.killed, self.killed_busy, self.timed_out
+            "  processes: {} started, {} killed ({} while busy), {} timed out, {} crashed",
+            self.processes_started, self.killed, self.killed_busy, self.timed_out, self.crashed
         )?;
         writeln!(f, "  must be zero:")?;
         for (name, value) in self.must_be_zero() {
@@ -306,10 +308,11 @@ pub async fn run(world: &World, settings: &Settings) -> Result<Report, String> {
     let mut parked: BTreeMap<usize, Vec<usize>> = BTreeMap::new();
     while next < plan.len() || outstanding > 0 {
         while next < plan.len() && outstanding.saturating_sub(fleet.waiting_later()) < limit {
-            let (event, repeat) = plan[next];
+            let (event, _) = plan[next];
             next += 1;
+            // A repeat of a parked event waits with it, so a pair is never
+            // reordered by its repeat.
             if let Some(first) = events[event].after
-                && !repeat
                 && !events[first].ended
             {
                 parked.entry(first).or_default().push(event);
@@ -322,10 +325,7 @@ pub async fn run(world: &World, settings: &Settings) -> Result<Report, String> {
             jobs.push(event);
             outstanding += 1;
         }
-        let Done { job, ending, .. } = fleet
-            .next_done()
-            .await
-            .ok_or("the fleet stopped before every delivery ended")?;
+        let Done { job, ending, .. } = fleet.next_done().await?;
         outstanding -= 1;
         let index = jobs[job];
         let label = note(&mut events[index], ending, &mut report);
@@ -362,6 +362,7 @@ pub async fn run(world: &World, settings: &Settings) -> Result<Report, String> {
     report.killed = stats.killed;
     report.killed_busy = stats.killed_busy;
     report.timed_out = stats.timed_out;
+    report.crashed = stats.crashed;
     report.processes_started = stats.started;
     report.planned = plan.len();
     report.invocations = jobs.len();
@@ -465,12 +466,23 @@ fn note(event: &mut Delivered, ending: Ending, report: &mut Report) -> String {
     }
     event.acknowledged = true;
     let body: Value = serde_json::from_str(&answer.text).unwrap_or_default();
-    if body["duplicate"] == json!(false) {
-        event.new += 1;
-        "200 new".into()
-    } else {
-        event.duplicate += 1;
-        "200 duplicate".into()
+    match body["duplicate"].as_bool() {
+        Some(false) => {
+            event.new += 1;
+            "200 new".into()
+        }
+        Some(true) => {
+            event.duplicate += 1;
+            "200 duplicate".into()
+        }
+        None => {
+            report.outside_contract += 1;
+            report.first_problems.push(format!(
+                "{}: a 200 that says neither new nor duplicate",
+                event.event_id
+            ));
+            "200 without duplicate".into()
+        }
     }
 }
 
