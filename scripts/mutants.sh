@@ -91,7 +91,8 @@ run_mutants() {
   mkdir -p "$out"
   step "cargo mutants $*"
   local start=$SECONDS
-  nice -n 10 cargo mutants -d "$RUN_DIR/src" --jobs 1 --output "$out" "$@" || status=$?
+  # cargo-mutants itself (not `cargo mutants`, which would reset $CARGO).
+  nice -n 10 cargo-mutants mutants -d "$RUN_DIR/src" --jobs 1 --output "$out" "$@" || status=$?
   echo "took $((SECONDS - start)) s; results in $out/mutants.out"
   return "$status"
 }
@@ -112,10 +113,23 @@ case $pass in
     args=()
     for f in "${STORE_FILES[@]}"; do args+=(-f "$f"); done
     if [ ${#selected[@]} -gt 0 ]; then args+=(-F "${selected[0]}"); fi
+    # The admin tests run the payments-admin binary, which `cargo test`
+    # does not build: cargo mutants gets a cargo that builds it (with the
+    # mutant, since it links the stores) before each test run. Otherwise
+    # every mutant would "fail" the admin tests, caught or not.
+    wrapper="$RUN_DIR/cargo-with-admin.sh"
+    cat >"$wrapper" <<EOF
+#!/usr/bin/env bash
+if [ "\$1" = test ]; then
+  "$(command -v cargo)" build --package=payments-admin --bin payments-admin || exit \$?
+fi
+exec "$(command -v cargo)" "\$@"
+EOF
+    chmod +x "$wrapper"
     # cargo mutants' baseline runs the mutated package's own tests (where
     # there is no `it`): skipped, with the limits set here instead. The
     # unmutated tree passes these tests in scripts/test.sh.
-    run_mutants "$RUN_DIR/store" -p shared "${args[@]}" --test-package bundle-tests \
+    CARGO="$wrapper" run_mutants "$RUN_DIR/store" -p shared "${args[@]}" --test-package bundle-tests \
       --baseline skip --timeout 300 --build-timeout 1800 \
       "${extra[@]}" -- --test it -- "${STORE_TESTS[@]}"
     ;;

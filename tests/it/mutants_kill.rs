@@ -221,3 +221,51 @@ async fn concurrent_deliveries_of_an_unmatched_event_record_it_once() {
         .count();
     assert_eq!((unmatched, duplicates), (1, 7), "{recorded:?}");
 }
+
+/// The operator's listing counts what it read, page by page: every item
+/// scanned (whatever its kind), the transfers kept, and the transfer items
+/// it could not read (left out, but counted, so none is missed silently).
+#[tokio::test]
+async fn a_transfer_scan_counts_what_it_read() {
+    use shared::transfer::operator::{ScanProgress, TransferAdmin};
+    let store = fresh_store().await;
+    for claim_id in ["claim-1", "claim-2"] {
+        let claim = Claim {
+            serial_id: SerialId::parse(&unique("serial")).unwrap(),
+            claim_id: claim_id.into(),
+            lease_expires_at: NOW_MS + 9_000,
+            verify_amount: None,
+            request_id: "req".into(),
+            caller: caller(),
+            now_ms: NOW_MS,
+        };
+        assert_eq!(store.claim(&claim).await.unwrap(), ClaimOutcome::Claimed);
+    }
+    // A transfer item without a status, and an item of another kind.
+    for (pk, kind) in [("transfer#broken", "transfer"), ("charge#ch_1", "charge")] {
+        store
+            .client()
+            .put_item()
+            .table_name(store.table())
+            .item("pk", AttributeValue::S(pk.into()))
+            .item("kind", AttributeValue::S(kind.into()))
+            .send()
+            .await
+            .unwrap();
+    }
+    let mut seen = Vec::new();
+    let found = store
+        .scan(None, NOW_MS, &mut |progress| seen.push(progress))
+        .await
+        .unwrap();
+    assert_eq!(found.len(), 2);
+    assert_eq!(
+        seen,
+        [ScanProgress {
+            pages: 1,
+            scanned: 4,
+            matched: 2,
+            unreadable: 1,
+        }]
+    );
+}
