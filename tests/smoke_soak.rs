@@ -9,7 +9,8 @@
 //! cargo runs it after `it`, never beside `it`'s tests.
 
 use bundle_tests::World;
-use bundle_tests::soak::{built_binary, transfers, webhooks};
+use bundle_tests::built_binary;
+use bundle_tests::soak::{transfers, webhooks};
 
 fn log_dir(name: &str) -> std::path::PathBuf {
     std::env::temp_dir().join(bundle_tests::unique(name))

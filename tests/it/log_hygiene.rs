@@ -26,7 +26,7 @@
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command};
 use std::sync::OnceLock;
 use std::time::Duration;
 
@@ -73,37 +73,7 @@ fn scratch() -> PathBuf {
 /// when up to date), once per test run.
 fn binaries() -> &'static HashMap<String, PathBuf> {
     static BUILT: OnceLock<HashMap<String, PathBuf>> = OnceLock::new();
-    BUILT.get_or_init(|| {
-        let mut command = Command::new(env!("CARGO"));
-        command.args(["build", "--locked", "--quiet", "--message-format=json"]);
-        for function in FUNCTIONS {
-            command.args(["-p", function, "--bin", function]);
-        }
-        let output = command
-            .current_dir(workspace_root())
-            .stderr(Stdio::inherit())
-            .output()
-            .expect("cargo runs");
-        assert!(
-            output.status.success(),
-            "cargo build of the functions failed"
-        );
-        let built: HashMap<String, PathBuf> = String::from_utf8(output.stdout)
-            .unwrap()
-            .lines()
-            .filter_map(|line| serde_json::from_str::<Value>(line).ok())
-            .filter(|m| m["reason"] == "compiler-artifact")
-            .filter_map(|m| {
-                let name = m["target"]["name"].as_str()?.to_string();
-                let exe = m["executable"].as_str()?;
-                Some((name, PathBuf::from(exe)))
-            })
-            .collect();
-        for function in FUNCTIONS {
-            assert!(built.contains_key(function), "cargo built no {function}");
-        }
-        built
-    })
+    BUILT.get_or_init(|| bundle_tests::built_binaries(&FUNCTIONS))
 }
 
 /// A value that must never be printed, and what it is.

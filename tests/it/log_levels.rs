@@ -13,7 +13,7 @@
 //! the table's answers (the stored charge answer, access token included).
 
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command};
 use std::time::Duration;
 
 use bundle_tests::{MERCHANT, World, moto_endpoint, now_ms, unique};
@@ -35,26 +35,6 @@ fn workspace_root() -> PathBuf {
         .parent()
         .unwrap()
         .to_path_buf()
-}
-
-/// The function's binary as the code stands now: cargo builds it (a no-op
-/// when it is up to date) and says where it is.
-fn build(package: &str) -> PathBuf {
-    let output = Command::new(env!("CARGO"))
-        .args(["build", "--quiet", "--message-format=json", "-p", package])
-        .args(["--bin", package])
-        .current_dir(workspace_root())
-        .stderr(Stdio::inherit())
-        .output()
-        .expect("cargo runs");
-    assert!(output.status.success(), "cargo build -p {package} failed");
-    String::from_utf8(output.stdout)
-        .unwrap()
-        .lines()
-        .filter_map(|line| serde_json::from_str::<Value>(line).ok())
-        .find(|m| m["reason"] == "compiler-artifact" && m["target"]["name"] == package)
-        .and_then(|m| m["executable"].as_str().map(PathBuf::from))
-        .unwrap_or_else(|| panic!("cargo built no {package} binary"))
 }
 
 /// A `POST /charges` event as API Gateway sends it for a SigV4-signed
@@ -87,7 +67,7 @@ fn answer(outcome: Outcome, printed: impl Fn() -> String) -> Value {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn raising_the_log_level_never_prints_a_body_a_header_or_a_secret() {
-    let binary = tokio::task::block_in_place(|| build("create-charge"));
+    let binary = tokio::task::block_in_place(|| bundle_tests::built_binary("create-charge"));
     let world = World::start().await;
     let api = RuntimeApi::start("create-charge").await.unwrap();
 

@@ -563,3 +563,46 @@ pub async fn fresh_store() -> DynamoStore {
     create_table(&dynamo, &table).await;
     DynamoStore::new(dynamo, table)
 }
+
+/// The functions' binaries as the code stands now, by package name: one
+/// `cargo build` (a no-op when they are up to date) that says where each
+/// one is. Each package's binary has the package's name.
+pub fn built_binaries(packages: &[&str]) -> std::collections::HashMap<String, std::path::PathBuf> {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let mut command = std::process::Command::new(env!("CARGO"));
+    command.args(["build", "--quiet", "--message-format=json"]);
+    for package in packages {
+        command.args(["-p", package, "--bin", package]);
+    }
+    let output = command
+        .current_dir(root)
+        .stderr(std::process::Stdio::inherit())
+        .output()
+        .expect("cargo runs");
+    assert!(
+        output.status.success(),
+        "cargo build of {packages:?} failed"
+    );
+    let built: std::collections::HashMap<String, std::path::PathBuf> =
+        String::from_utf8_lossy(&output.stdout)
+            .lines()
+            .filter_map(|line| serde_json::from_str::<Value>(line).ok())
+            .filter(|m| m["reason"] == "compiler-artifact")
+            .filter_map(|m| {
+                let name = m["target"]["name"].as_str()?.to_string();
+                let exe = m["executable"].as_str()?;
+                Some((name, std::path::PathBuf::from(exe)))
+            })
+            .collect();
+    for package in packages {
+        assert!(built.contains_key(*package), "cargo built no {package}");
+    }
+    built
+}
+
+/// One function's binary as the code stands now (see [`built_binaries`]).
+pub fn built_binary(package: &str) -> std::path::PathBuf {
+    built_binaries(&[package])
+        .remove(package)
+        .expect("checked by built_binaries")
+}

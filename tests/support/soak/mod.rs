@@ -37,25 +37,6 @@ pub fn function_env(world: &World) -> Vec<(String, String)> {
         .collect()
 }
 
-/// A function's binary as the code stands now: cargo builds it (a no-op
-/// when it is up to date) and says where it is.
-pub fn built_binary(package: &str) -> PathBuf {
-    let output = std::process::Command::new(env!("CARGO"))
-        .args(["build", "--quiet", "--message-format=json", "-p", package])
-        .args(["--bin", package])
-        .current_dir(Path::new(env!("CARGO_MANIFEST_DIR")).join(".."))
-        .stderr(std::process::Stdio::inherit())
-        .output()
-        .expect("cargo runs");
-    assert!(output.status.success(), "cargo build -p {package} failed");
-    String::from_utf8_lossy(&output.stdout)
-        .lines()
-        .filter_map(|line| serde_json::from_str::<Value>(line).ok())
-        .find(|m| m["reason"] == "compiler-artifact" && m["target"]["name"] == package)
-        .and_then(|m| m["executable"].as_str().map(PathBuf::from))
-        .unwrap_or_else(|| panic!("cargo built no {package} binary"))
-}
-
 /// The repository's `events/`.
 pub fn events_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../events")
