@@ -40,38 +40,27 @@ ensure_sam() {
   fi
 }
 
-# cargo-mutants (mutation testing, scripts/mutants.sh), pinned, installed
-# into $HOME/.cargo/bin only when that version is missing.
-CARGO_MUTANTS_VERSION=27.1.0
-ensure_cargo_mutants() {
+# ensure_cargo_tool SUBCOMMAND CRATE VERSION: `cargo SUBCOMMAND` at exactly
+# VERSION, installed into $HOME/.cargo/bin (cargo install --locked) only
+# when that version is missing.
+ensure_cargo_tool() {
+  local subcommand=$1 crate=$2 version=$3
   command -v cargo >/dev/null || { echo "cargo is required: install Rust with rustup" >&2; exit 1; }
-  if ! cargo mutants --version 2>/dev/null | grep -qx "cargo-mutants $CARGO_MUTANTS_VERSION"; then
-    step "installing cargo-mutants $CARGO_MUTANTS_VERSION"
-    cargo install --locked "cargo-mutants@$CARGO_MUTANTS_VERSION"
+  if ! cargo "$subcommand" --version 2>/dev/null | grep -qx "$crate $version"; then
+    step "installing $crate $version"
+    cargo install --locked "$crate@$version"
   fi
 }
 
-# cargo-fuzz (libFuzzer targets in fuzz/, scripts/fuzz.sh), pinned, the
-# same way.
-CARGO_FUZZ_VERSION=0.13.2
-ensure_cargo_fuzz() {
-  command -v cargo >/dev/null || { echo "cargo is required: install Rust with rustup" >&2; exit 1; }
-  if ! cargo fuzz --version 2>/dev/null | grep -qx "cargo-fuzz $CARGO_FUZZ_VERSION"; then
-    step "installing cargo-fuzz $CARGO_FUZZ_VERSION"
-    cargo install --locked "cargo-fuzz@$CARGO_FUZZ_VERSION"
-  fi
-}
+# cargo-mutants: mutation testing (scripts/mutants.sh).
+ensure_cargo_mutants() { ensure_cargo_tool mutants cargo-mutants 27.1.0; }
 
-# cargo-deny (the dependency policy in deny.toml), pinned, the same way.
-# 0.20.2 needs rustc 1.88 or later (built here with 1.95).
-CARGO_DENY_VERSION=0.20.2
-ensure_cargo_deny() {
-  command -v cargo >/dev/null || { echo "cargo is required: install Rust with rustup" >&2; exit 1; }
-  if ! cargo deny --version 2>/dev/null | grep -qx "cargo-deny $CARGO_DENY_VERSION"; then
-    step "installing cargo-deny $CARGO_DENY_VERSION"
-    cargo install --locked "cargo-deny@$CARGO_DENY_VERSION"
-  fi
-}
+# cargo-fuzz: the libFuzzer targets in fuzz/ (scripts/fuzz.sh).
+ensure_cargo_fuzz() { ensure_cargo_tool fuzz cargo-fuzz 0.13.2; }
+
+# cargo-deny: the dependency policy in deny.toml (scripts/test.sh). 0.20.2
+# needs rustc 1.88 or later (built here with 1.95).
+ensure_cargo_deny() { ensure_cargo_tool deny cargo-deny 0.20.2; }
 
 # A free TCP port on 127.0.0.1.
 free_port() {
