@@ -89,3 +89,20 @@ pub fn answer_of(outcome: &Outcome) -> Result<Answer, String> {
 
 /// A must-be-zero figure and its value, for the report and the smoke test.
 pub type Figure = (&'static str, usize);
+
+/// The end of a soak's report: each must-be-zero figure, then the first
+/// problems seen.
+pub fn write_verdict(
+    f: &mut std::fmt::Formatter<'_>,
+    figures: &[Figure],
+    problems: &[String],
+) -> std::fmt::Result {
+    writeln!(f, "  must be zero:")?;
+    for (name, value) in figures {
+        writeln!(f, "    {name}: {value}")?;
+    }
+    for problem in problems {
+        writeln!(f, "  problem: {problem}")?;
+    }
+    Ok(())
+}

@@ -24,7 +24,7 @@ use serde_json::{Value, json};
 use shared::table::LEASE_GRACE_MS;
 
 use super::fleet::{Done, Ending, Fleet, Job, Spec};
-use super::{Figure, answer_of, event_template, function_env};
+use super::{Figure, answer_of, event_template, function_env, write_verdict};
 use crate::{MERCHANT, World, contract, now_ms};
 
 /// DeBox's transfer route, where the faults are injected.
@@ -221,14 +221,7 @@ impl fmt::Display for Report {
             "  unknown (or in_progress past its lease): {}, of which DeBox applied {}; {} serials sent again after an unknown answer",
             self.unknown_records, self.unknown_applied, self.unknown_sent_again
         )?;
-        writeln!(f, "  must be zero:")?;
-        for (name, value) in self.must_be_zero() {
-            writeln!(f, "    {name}: {value}")?;
-        }
-        for problem in &self.first_problems {
-            writeln!(f, "  problem: {problem}")?;
-        }
-        Ok(())
+        write_verdict(f, &self.must_be_zero(), &self.first_problems)
     }
 }
 

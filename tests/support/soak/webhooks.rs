@@ -25,7 +25,7 @@ use rand::{Rng, SeedableRng};
 use serde_json::{Value, json};
 
 use super::fleet::{Done, Ending, Fleet, Job, Spec};
-use super::{Figure, answer_of, event_template, function_env};
+use super::{Figure, answer_of, event_template, function_env, write_verdict};
 use crate::{World, contract};
 
 #[derive(Debug, Clone)]
@@ -182,14 +182,7 @@ impl fmt::Display for Report {
             "  processes: {} started, {} killed ({} while busy), {} timed out, {} crashed",
             self.processes_started, self.killed, self.killed_busy, self.timed_out, self.crashed
         )?;
-        writeln!(f, "  must be zero:")?;
-        for (name, value) in self.must_be_zero() {
-            writeln!(f, "    {name}: {value}")?;
-        }
-        for problem in &self.first_problems {
-            writeln!(f, "  problem: {problem}")?;
-        }
-        Ok(())
+        write_verdict(f, &self.must_be_zero(), &self.first_problems)
     }
 }
 
