@@ -1,6 +1,8 @@
 //! The AWS clients, from the SDK's usual configuration (credentials,
-//! region, `AWS_ENDPOINT_URL` for moto), built as the functions build
-//! theirs.
+//! region, `AWS_ENDPOINT_URL` for moto), with the functions' limits. Unlike
+//! the functions (`shared::tls`), it trusts the machine's certificate store:
+//! an operator's machine may reach AWS through a proxy with its own CA, and
+//! a CLI's start-up is not on anyone's request path.
 
 use std::time::Duration;
 
@@ -16,7 +18,9 @@ pub struct Aws {
 
 impl Aws {
     pub async fn load(table: String) -> Self {
-        let sdk = shared::bootstrap::aws_config().await;
+        let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
+            .load()
+            .await;
         // The functions' limits (1 s to connect, 2 s an attempt, 3 attempts):
         // a page of a Scan is one request, well within them.
         let store = DynamoStore::new(shared::bootstrap::dynamo_client(&sdk), table);

@@ -35,8 +35,8 @@ use bench::{Function, proxy};
 use bytes::Bytes;
 
 const USAGE: &str = "bench [calls|coldstart|warm|size|all] [--starts N] [--requests N] \
-[--functions create-charge,list-charges,...] [--moto URL (default $MOTO_ENDPOINT)] [--lean]\n\
-       bench profile FUNCTION|floor-FUNCTION|lean-FUNCTION|hello-world [--request]   (under $BENCH_WRAP)";
+[--functions create-charge,list-charges,...] [--moto URL (default $MOTO_ENDPOINT)] [--platform]\n\
+       bench profile FUNCTION|floor-FUNCTION|platform-FUNCTION|hello-world [--request]   (under $BENCH_WRAP)";
 
 struct Options {
     command: String,
@@ -53,8 +53,9 @@ struct Options {
     wrap: Vec<String>,
     /// `BENCH_BIN_DIR`: where the binaries are, instead of `target/release`.
     bin_dir: Option<PathBuf>,
-    /// `--lean`: also cold-start each floor with the prototype's clients.
-    lean: bool,
+    /// `--platform`: also cold-start each floor with the clients built the
+    /// default way (see bench-floor's `platform`), for the difference.
+    platform: bool,
 }
 
 impl Options {
@@ -82,7 +83,7 @@ impl Options {
                 .map(String::from)
                 .collect(),
             bin_dir: std::env::var_os("BENCH_BIN_DIR").map(PathBuf::from),
-            lean: false,
+            platform: false,
         };
         let mut args = std::env::args().skip(1);
         while let Some(arg) = args.next() {
@@ -95,7 +96,7 @@ impl Options {
                     options.profile = Some(value()?);
                 }
                 "--request" => options.request = true,
-                "--lean" => options.lean = true,
+                "--platform" => options.platform = true,
                 "--starts" => options.starts = number(value()?)?.max(1),
                 "--requests" => options.requests = number(value()?)?.max(1),
                 "--moto" => options.moto = Some(value()?),
@@ -141,8 +142,8 @@ struct Targets {
     hello: Target,
     function: BTreeMap<Function, Target>,
     floor: BTreeMap<Function, Target>,
-    /// The floor with the prototype's lean clients (`--lean`).
-    lean: BTreeMap<Function, Target>,
+    /// The floor with the default way's clients (`--platform`).
+    platform: BTreeMap<Function, Target>,
 }
 
 /// The processes, with their environment: the functions' (`aws` as the
@@ -179,7 +180,7 @@ async fn targets(options: &Options, world: &mut World, aws: &str) -> Result<Targ
         hello: target("hello-world".into(), "bench-hello", None, &[]).await?,
         function: BTreeMap::new(),
         floor: BTreeMap::new(),
-        lean: BTreeMap::new(),
+        platform: BTreeMap::new(),
     };
     for f in &options.functions {
         let function = target(f.name().into(), f.name(), Some(*f), &[]).await?;
@@ -192,14 +193,17 @@ async fn targets(options: &Options, world: &mut World, aws: &str) -> Result<Targ
         )
         .await?;
         targets.floor.insert(*f, floor);
-        let lean = target(
-            format!("lean-{}", f.name()),
+        let platform = target(
+            format!("platform-{}", f.name()),
             "bench-floor",
             Some(*f),
-            &[("BENCH_FLOOR", f.name()), ("BENCH_FLOOR_CLIENTS", "lean")],
+            &[
+                ("BENCH_FLOOR", f.name()),
+                ("BENCH_FLOOR_CLIENTS", "platform"),
+            ],
         )
         .await?;
-        targets.lean.insert(*f, lean);
+        targets.platform.insert(*f, platform);
     }
     Ok(targets)
 }
@@ -317,7 +321,7 @@ async fn profile(options: &Options, label: &str) -> Result<(), String> {
     } else {
         let (kind, name) = label
             .split_once('-')
-            .filter(|(kind, _)| matches!(*kind, "floor" | "lean"))
+            .filter(|(kind, _)| matches!(*kind, "floor" | "platform"))
             .unwrap_or(("function", label));
         let function = options
             .functions
@@ -326,7 +330,7 @@ async fn profile(options: &Options, label: &str) -> Result<(), String> {
             .ok_or(format!("no such process {label}"))?;
         let target = match kind {
             "floor" => &targets.floor[function],
-            "lean" => &targets.lean[function],
+            "platform" => &targets.platform[function],
             _ => &targets.function[function],
         };
         (target, Some(*function))
@@ -367,7 +371,11 @@ async fn calls(options: &Options, world: &mut World) -> Result<(), String> {
     println!("|---|---|---|---|---|");
     for f in &options.functions {
         let mut logs = Vec::new();
-        for target in [&targets.function[f], &targets.floor[f], &targets.lean[f]] {
+        for target in [
+            &targets.function[f],
+            &targets.floor[f],
+            &targets.platform[f],
+        ] {
             let events = world.events(*f, 3).await?;
             proxy.take();
             let mut log = CallLog::default();
@@ -414,7 +422,7 @@ struct ColdRun {
     hello: Vec<Cold>,
     function: BTreeMap<Function, Vec<Cold>>,
     floor: BTreeMap<Function, Vec<Cold>>,
-    lean: BTreeMap<Function, Vec<Cold>>,
+    platform: BTreeMap<Function, Vec<Cold>>,
 }
 
 async fn coldstart(
@@ -426,7 +434,7 @@ async fn coldstart(
         hello: Vec::new(),
         function: BTreeMap::new(),
         floor: BTreeMap::new(),
-        lean: BTreeMap::new(),
+        platform: BTreeMap::new(),
     };
     eprintln!("cold starts: {} rounds", options.starts);
     for round in 0..options.starts {
@@ -439,10 +447,10 @@ async fn coldstart(
             let event = world.events(*f, 1).await?.remove(0);
             let cold = process::cold_start(&targets.floor[f], event).await?;
             run.floor.entry(*f).or_default().push(cold);
-            if options.lean {
+            if options.platform {
                 let event = world.events(*f, 1).await?.remove(0);
-                let cold = process::cold_start(&targets.lean[f], event).await?;
-                run.lean.entry(*f).or_default().push(cold);
+                let cold = process::cold_start(&targets.platform[f], event).await?;
+                run.platform.entry(*f).or_default().push(cold);
             }
         }
         eprint!("\r  round {}/{}", round + 1, options.starts);
@@ -490,7 +498,7 @@ fn print_cold(options: &Options, run: &ColdRun) {
         for (label, colds) in [
             (f.name().to_string(), run.function.get(f)),
             (format!("floor-{}", f.name()), run.floor.get(f)),
-            (format!("lean-{}", f.name()), run.lean.get(f)),
+            (format!("platform-{}", f.name()), run.platform.get(f)),
         ] {
             let Some(colds) = colds else { continue };
             println!("{label:<22} init  {}", inits(colds).spread());
@@ -527,29 +535,29 @@ fn print_cold(options: &Options, run: &ColdRun) {
             ms(floor_init)
         );
     }
-    if run.lean.is_empty() {
+    if run.platform.is_empty() {
         return;
     }
     println!(
-        "\nPrototype (`--lean`): each floor again, its clients built without the platform's root certificates (see bench-floor's `lean`):\n"
+        "\n`--platform`: each floor again, its clients built the default way (the platform's certificate store, the default credentials chain; see bench-floor's `platform`), against the floor with the functions' clients:\n"
     );
     println!(
-        "| calls of | floor init | lean init | saved | floor first answer | lean first answer | saved |"
+        "| calls of | platform init | floor init | saved | platform first answer | floor first answer | saved |"
     );
     println!("|---|---|---|---|---|---|---|");
     for f in &options.functions {
-        let (floor, lean) = (&run.floor[f], &run.lean[f]);
-        let (fi, li) = (inits(floor).median(), inits(lean).median());
-        let (ff, lf) = (firsts(floor).median(), firsts(lean).median());
+        let (platform, floor) = (&run.platform[f], &run.floor[f]);
+        let (pi, fi) = (inits(platform).median(), inits(floor).median());
+        let (pf, ff) = (firsts(platform).median(), firsts(floor).median());
         println!(
             "| {} | {:.2} | {:.2} | {:.2} | {:.2} | {:.2} | {:.2} |",
             f.name(),
+            ms(pi),
             ms(fi),
-            ms(li),
-            ms(fi) - ms(li),
+            ms(pi) - ms(fi),
+            ms(pf),
             ms(ff),
-            ms(lf),
-            ms(ff) - ms(lf)
+            ms(pf) - ms(ff)
         );
     }
 }

@@ -12,23 +12,42 @@ use crate::debox::{DeboxClient, UserId};
 use crate::qbit::QbitClient;
 use crate::secrets::Secrets;
 use crate::table::DynamoStore;
-use crate::upstream::{Timeouts, http_client};
+use crate::tls::{TlsError, aws_https_client};
+use crate::upstream::{ClientBuildError, Timeouts, http_client};
 use lambda_http::tracing::subscriber::filter::{LevelFilter, Targets};
 
 #[derive(Debug, thiserror::Error)]
 pub enum BootError {
     #[error(transparent)]
     Config(#[from] ConfigError),
-    #[error("could not build the HTTP client: {0}")]
-    Http(#[from] reqwest::Error),
+    #[error(transparent)]
+    ProviderClient(#[from] ClientBuildError),
+    #[error(transparent)]
+    Tls(#[from] TlsError),
 }
 
-/// The AWS SDK configuration from the standard environment (region,
-/// credentials, and `AWS_ENDPOINT_URL*` for local emulators).
-pub async fn aws_config() -> aws_config::SdkConfig {
-    aws_config::defaults(aws_config::BehaviorVersion::latest())
+/// The AWS SDK configuration as Lambda gives it: credentials and region
+/// from the environment (`AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`,
+/// `AWS_SESSION_TOKEN`; `AWS_REGION`), `AWS_ENDPOINT_URL*` for local
+/// emulators, and an HTTPS client trusting Amazon's roots only
+/// ([`crate::tls`]: no certificate file is read).
+///
+/// Lambda always sets those variables (so do `sam local`, the local run and
+/// the tests); the default chain's other sources (profile files, web
+/// identity through STS, ECS, IMDS) never apply there, and building them
+/// cost 0.4-0.5 ms of every cold start and as much again at the first call
+/// (BENCHMARKS.md). Missing credentials make every AWS call fail, which the
+/// functions answer as a 503.
+pub async fn aws_config() -> Result<aws_config::SdkConfig, BootError> {
+    use aws_config::environment::{
+        EnvironmentVariableCredentialsProvider, EnvironmentVariableRegionProvider,
+    };
+    Ok(aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .http_client(aws_https_client()?)
+        .credentials_provider(EnvironmentVariableCredentialsProvider::new())
+        .region(EnvironmentVariableRegionProvider::new())
         .load()
-        .await
+        .await)
 }
 
 /// Timeouts and retries for our own AWS services (the table, the secret):

@@ -22,6 +22,7 @@ pub mod metrics;
 pub mod qbit;
 pub mod secrets;
 pub mod table;
+pub mod tls;
 pub mod transfer;
 pub mod upstream;
 pub mod webhook;

@@ -8,6 +8,7 @@ use std::time::Duration;
 use http::StatusCode;
 
 use crate::ApiError;
+use crate::tls::{TlsError, provider_tls};
 
 /// Connect and total timeouts for calls to a provider. The defaults leave
 /// room inside the functions' 15 s timeout for the store and the answer.
@@ -26,10 +27,21 @@ impl Default for Timeouts {
     }
 }
 
-/// The one `reqwest` client of a container (rustls; built once, reused, so
-/// connections and TLS sessions are kept between invocations).
-pub fn http_client(timeouts: Timeouts) -> Result<reqwest::Client, reqwest::Error> {
-    reqwest::Client::builder()
+/// Why a provider client could not be built (at init, never per request).
+#[derive(Debug, thiserror::Error)]
+pub enum ClientBuildError {
+    #[error(transparent)]
+    Tls(#[from] TlsError),
+    #[error("could not build the HTTP client: {0}")]
+    Http(#[from] reqwest::Error),
+}
+
+/// The one `reqwest` client of a container (rustls over Mozilla's roots,
+/// [`crate::tls::provider_tls`]; built once, reused, so connections and
+/// TLS sessions are kept between invocations).
+pub fn http_client(timeouts: Timeouts) -> Result<reqwest::Client, ClientBuildError> {
+    Ok(reqwest::Client::builder()
+        .tls_backend_preconfigured(provider_tls()?)
         .connect_timeout(timeouts.connect)
         .timeout(timeouts.total)
         .pool_idle_timeout(Duration::from_secs(50))
@@ -37,7 +49,7 @@ pub fn http_client(timeouts: Timeouts) -> Result<reqwest::Client, reqwest::Error
         // transfer's token to another host. A 3xx is an unreadable answer.
         .redirect(reqwest::redirect::Policy::none())
         .user_agent(concat!("payments-bundle/", env!("CARGO_PKG_VERSION")))
-        .build()
+        .build()?)
 }
 
 /// The most we read of any provider's answer. The largest real answer in

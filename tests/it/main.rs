@@ -8,6 +8,7 @@
 //! once `MOTO_ENDPOINT` is set.
 
 mod admin;
+mod aws_environment;
 mod bad_input;
 mod binaries;
 mod create_charge;

@@ -7,8 +7,9 @@
 //! need, no validation, no logging, no error mapping: whatever a function
 //! spends above this is its own code's.
 //!
-//! `BENCH_FLOOR_CLIENTS=lean` builds the clients another way instead, a
-//! prototype measured for the phase-2 plan (see [`lean`]).
+//! `BENCH_FLOOR_CLIENTS=platform` builds the clients the default way
+//! instead (see [`platform`]), to measure what `shared::tls` and the
+//! environment-only credentials save.
 //!
 //! Like the functions it keeps the secret (and Qbit's access token) for the
 //! life of the process, so a warm request makes only the provider call and
@@ -339,67 +340,40 @@ impl Floor {
 /// and credentials and region from Lambda's environment variables only (no
 /// default chain, so no STS, IMDS or ECS client is built). What the
 /// profile says init spends its time on, removed; measured, not shipped.
-mod lean {
-    use std::sync::Arc;
+/// The clients built the default way, as the functions built them before
+/// `shared::tls`: reqwest's and the SDK's own TLS settings (each loads the
+/// platform's certificate store) and the SDK's default credentials chain.
+/// `bench --platform` cold-starts it beside the floor, for the difference.
+mod platform {
     use std::time::Duration;
 
-    use aws_smithy_http_client::tls::{self, TlsContext, TrustStore};
-
-    /// Amazon Root CA 1-4 and Starfield Services Root G2, which every AWS
-    /// service endpoint chains to.
-    const AMAZON_ROOTS: &str = include_str!("amazon-roots.pem");
-
-    pub async fn aws_config() -> Result<aws_config::SdkConfig, super::Error> {
-        let trust = TrustStore::empty()
-            .with_native_roots(false)
-            .with_pem_certificate(AMAZON_ROOTS.as_bytes());
-        let http = aws_smithy_http_client::Builder::new()
-            .tls_provider(tls::Provider::Rustls(
-                tls::rustls_provider::CryptoMode::AwsLc,
-            ))
-            .tls_context(TlsContext::builder().with_trust_store(trust).build()?)
-            .build_https();
-        Ok(aws_config::defaults(aws_config::BehaviorVersion::latest())
-            .http_client(http)
-            .credentials_provider(
-                aws_config::environment::EnvironmentVariableCredentialsProvider::new(),
-            )
-            .region(aws_config::environment::EnvironmentVariableRegionProvider::new())
+    pub async fn aws_config() -> aws_config::SdkConfig {
+        aws_config::defaults(aws_config::BehaviorVersion::latest())
             .load()
-            .await)
+            .await
     }
 
-    pub fn http_client() -> Result<reqwest::Client, super::Error> {
-        let roots = rustls::RootCertStore {
-            roots: webpki_roots::TLS_SERVER_ROOTS.to_vec(),
-        };
-        let tls = rustls::ClientConfig::builder_with_provider(Arc::new(
-            rustls::crypto::aws_lc_rs::default_provider(),
-        ))
-        .with_safe_default_protocol_versions()?
-        .with_root_certificates(roots)
-        .with_no_client_auth();
-        Ok(reqwest::Client::builder()
-            .tls_backend_preconfigured(tls)
+    pub fn http_client() -> Result<reqwest::Client, reqwest::Error> {
+        reqwest::Client::builder()
             .connect_timeout(Duration::from_secs(3))
             .timeout(Duration::from_secs(10))
             .redirect(reqwest::redirect::Policy::none())
-            .build()?)
+            .build()
     }
 }
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     let calls = Calls::from_env()?;
-    let lean = std::env::var("BENCH_FLOOR_CLIENTS").as_deref() == Ok("lean");
-    let sdk = if lean {
-        lean::aws_config().await?
+    let platform = std::env::var("BENCH_FLOOR_CLIENTS").as_deref() == Ok("platform");
+    let sdk = if platform {
+        platform::aws_config().await
     } else {
-        shared::bootstrap::aws_config().await
+        shared::bootstrap::aws_config().await?
     };
-    let http = || {
-        if lean {
-            lean::http_client()
+    let http = || -> Result<reqwest::Client, Error> {
+        if platform {
+            Ok(platform::http_client()?)
         } else {
             Ok(shared::upstream::http_client(
                 shared::upstream::Timeouts::default(),

@@ -5,7 +5,7 @@ use shared::http::run;
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     shared::bootstrap::init_tracing();
-    let qbit = shared::bootstrap::qbit_client(&shared::bootstrap::aws_config().await)?;
+    let qbit = shared::bootstrap::qbit_client(&shared::bootstrap::aws_config().await?)?;
     run(service_fn(|req| async {
         Ok::<_, Error>(list_charges::handle(&qbit, req).await)
     }))

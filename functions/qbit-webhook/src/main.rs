@@ -5,7 +5,7 @@ use shared::http::run;
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     shared::bootstrap::init_tracing();
-    let sdk = shared::bootstrap::aws_config().await;
+    let sdk = shared::bootstrap::aws_config().await?;
     let secrets = shared::bootstrap::secrets(&sdk, &shared::config::process_env())?;
     let store = shared::bootstrap::store(&sdk)?;
     run(service_fn(|req| async {

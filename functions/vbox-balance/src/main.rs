@@ -5,7 +5,7 @@ use shared::http::run;
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     shared::bootstrap::init_tracing();
-    let debox = shared::bootstrap::debox(&shared::bootstrap::aws_config().await)?;
+    let debox = shared::bootstrap::debox(&shared::bootstrap::aws_config().await?)?;
     run(service_fn(|req| async {
         Ok::<_, Error>(vbox_balance::handle(&debox, req).await)
     }))
