@@ -14,18 +14,33 @@
 use lambda_http::lambda_runtime::{self, Diagnostic};
 use lambda_http::request::LambdaRequest;
 use lambda_http::tower::Service;
-use lambda_http::{Adapter, Error, IntoResponse, LambdaEvent, Request};
+use lambda_http::{Adapter, Body, Error, IntoResponse, LambdaEvent, Request, Response};
 use url::form_urlencoded;
 
-/// `lambda_http::run`, with the event's query string made safe first.
+use super::panics::CatchPanics;
+
+/// `lambda_http::run`, with the event's query string made safe first and
+/// a panic in `handler` answered as the contract's 500 ([`CatchPanics`]).
 pub async fn run<'a, R, S, E>(handler: S) -> Result<(), Error>
 where
     S: Service<Request, Response = R, Error = E>,
     S::Future: Send + 'a,
     R: IntoResponse,
-    E: std::fmt::Debug + Into<Diagnostic>,
+    E: std::fmt::Debug + Into<Diagnostic> + Send + 'a,
 {
-    lambda_runtime::run(Repaired(Adapter::from(handler))).await
+    lambda_runtime::run(service(handler)).await
+}
+
+/// What [`run`] serves: the event repaired, `lambda_http`'s adapter, and
+/// `handler` with its panics caught.
+fn service<'a, R, S, E>(handler: S) -> Repaired<Adapter<'a, Response<Body>, CatchPanics<'a, S>>>
+where
+    S: Service<Request, Response = R, Error = E>,
+    S::Future: Send + 'a,
+    R: IntoResponse,
+    E: Send + 'a,
+{
+    Repaired(Adapter::from(CatchPanics::new(handler)))
 }
 
 /// The request `lambda_http` makes of `event`, once its query string is
@@ -105,6 +120,32 @@ mod tests {
             let params = QueryParams::parse(&req, &[name, "x"]).unwrap();
             assert_eq!(params.get(name).unwrap(), Some(value), "{raw}");
         }
+    }
+
+    /// What the functions serve answers a handler's panic with the
+    /// contract's 500 in API Gateway's shape, and serves the next event.
+    #[tokio::test]
+    async fn a_panicking_handler_is_answered_as_the_contracts_500() {
+        let mut served = service(lambda_http::service_fn(|req: Request| async move {
+            if req.uri().query() == Some("bug=1") {
+                panic!("a bug");
+            }
+            Ok::<_, Error>(Response::new(Body::from("fine")))
+        }));
+        let mut answer = async |query: &str| {
+            let event = LambdaEvent::new(event(query), lambda_runtime::Context::default());
+            serde_json::to_value(served.call(event).await.unwrap()).unwrap()
+        };
+        let bug = answer("bug=1").await;
+        assert_eq!(bug["statusCode"], 500, "{bug}");
+        let body: serde_json::Value = serde_json::from_str(bug["body"].as_str().unwrap()).unwrap();
+        assert_eq!(
+            body,
+            json!({"type": "api_error", "message": crate::http::BUG_MESSAGE})
+        );
+        let fine = answer("").await;
+        assert_eq!(fine["statusCode"], 200, "{fine}");
+        assert_eq!(fine["body"], "fine");
     }
 
     #[test]
