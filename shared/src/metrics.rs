@@ -84,6 +84,25 @@ pub fn transfer_outcome(outcome: &str, serial_id: &str) {
     emit(transfer_outcome_line(outcome, serial_id, crate::now_ms()));
 }
 
+/// The line for a handler's panic (a bug, answered 500): metric `Panics`,
+/// `Outcome` = `panicked`, with the function's name. Such an invocation is
+/// not a Lambda error (it answered), so the template's
+/// `FunctionErrorsAlarm` adds this count to Lambda's `Errors`.
+pub fn handler_panic_line(function: &str, timestamp_ms: u64) -> String {
+    count_line(
+        "Panics",
+        "panicked",
+        &[("function", function)],
+        timestamp_ms,
+    )
+}
+
+/// Write the handler panic metric.
+pub fn handler_panic() {
+    let function = std::env::var("AWS_LAMBDA_FUNCTION_NAME").unwrap_or_default();
+    emit(handler_panic_line(&function, crate::now_ms()));
+}
+
 /// The line for a verified webhook event we could not read: metric
 /// `WebhookEvents`, `Outcome` = `unreadable`, with the key of the item that
 /// keeps (or would keep) its body, for the operator to find it.

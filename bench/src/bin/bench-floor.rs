@@ -334,12 +334,6 @@ impl Floor {
     }
 }
 
-/// Clients built without loading the platform's root certificates: the
-/// Mozilla roots compiled in (`webpki-roots`, already-parsed trust
-/// anchors) for the providers, Amazon's five roots for AWS's endpoints,
-/// and credentials and region from Lambda's environment variables only (no
-/// default chain, so no STS, IMDS or ECS client is built). What the
-/// profile says init spends its time on, removed; measured, not shipped.
 /// The clients built the default way, as the functions built them before
 /// `shared::tls`: reqwest's and the SDK's own TLS settings (each loads the
 /// platform's certificate store) and the SDK's default credentials chain.

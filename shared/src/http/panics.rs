@@ -5,7 +5,9 @@
 //! `{"message":"Internal Server Error"}`, outside the contract. Here the
 //! panic is caught around the handler instead (the release profile keeps
 //! `panic = "unwind"` for it, see BENCHMARKS.md), and the caller gets the
-//! contract's 500 `api_error` with the request id. The container lives on:
+//! contract's 500 `api_error` with the request id, and a `Panics` metric
+//! is written (Lambda counts no error for an invocation that answered;
+//! the template's `FunctionErrorsAlarm` adds this). The container lives on:
 //! our handlers hold no lock a panic could poison (the caches use tokio's
 //! mutexes), and a money path's record stays as a crash leaves it (a
 //! transfer's claim, a charge's key) for the same retry rules.
@@ -46,6 +48,9 @@ impl<S> CatchPanics<'_, S> {
 
 fn bug_answer(request_id: &str) -> Response<Body> {
     tracing::error!("the handler panicked (a bug); answered 500");
+    // Lambda counts no error for an invocation that answered: this count
+    // is what raises FunctionErrorsAlarm (a transfer may be left unknown).
+    crate::metrics::handler_panic();
     respond(
         request_id,
         Err(ApiError::new(
@@ -118,8 +123,10 @@ mod tests {
 
         let mut bug = request();
         *bug.uri_mut() = "/bug".parse().unwrap();
+        crate::metrics::captured::outcomes();
         let answer = service.call(bug).await.unwrap();
         assert_eq!(answer.status(), 500);
+        assert_eq!(crate::metrics::captured::outcomes(), ["panicked"]);
         assert_eq!(
             body_of(&answer),
             json!({"type": "api_error", "message": BUG_MESSAGE})
@@ -128,6 +135,7 @@ mod tests {
 
         let answer = service.call(request()).await.unwrap();
         assert_eq!(answer.status(), 200);
+        assert!(crate::metrics::captured::outcomes().is_empty());
         assert_eq!(answer.body(), &Body::from("fine"));
     }
 
