@@ -3,6 +3,7 @@
 //! (events/, the test webhook key), so the numbers are for real shapes.
 
 use std::hint::black_box;
+use std::sync::Arc;
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use shared::debox::Amount;
@@ -14,6 +15,10 @@ const PRIVATE_KEY: &str = include_str!("../../events/keys/qbit-webhook-test.key.
 const PUBLIC_KEY: &str = include_str!("../../events/keys/qbit-webhook-test.pub.pem");
 const CREATE_CHARGE: &str = include_str!("../../events/create-charge.json");
 const DEBOX_TRANSFER: &str = include_str!("../../events/debox-transfer.json");
+
+const TLS_CA: &str = include_str!("tls/ca.pem");
+const TLS_SERVER: &str = include_str!("tls/server.pem");
+const TLS_SERVER_KEY: &str = include_str!("tls/server.key");
 
 const EVENT: &str = r#"{"id":"evt_8NqZ2bQk1mXr4TfW","object":"event","type":"charge.succeeded","createdAt":"2026-11-21T10:00:00.000Z","data":{"object":{"id":"ch_1f3c9a7e","object":"charge","createdAt":"2026-11-21T09:58:12.000Z","paid":true,"status":"succeeded","amount":1000,"currency":"USD","externalOrderId":"order-42","paymentPageUrl":"https://pay.example/h5/payment?tradeId=abc"}}}"#;
 
@@ -81,12 +86,80 @@ fn request_parsing(c: &mut Criterion) {
     });
 }
 
+/// A whole TLS 1.3 handshake, both ends in memory, with the functions'
+/// crypto (rustls on aws-lc-rs): X25519, a certificate chain verified
+/// (an RSA-2048 CA's signature), an ECDSA P-256 handshake signature. Not a
+/// function's code but what each of its cold connections costs on AWS
+/// (the harness's loopback calls have no TLS), so that the release
+/// profile's `opt-level` can be weighed against it. The certificates in
+/// benches/tls/ are throwaway test ones, trusted by nothing else.
+fn tls_handshake(c: &mut Criterion) {
+    use rustls::pki_types::pem::PemObject;
+    use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+
+    let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+    let mut roots = rustls::RootCertStore::empty();
+    roots
+        .add(CertificateDer::from_pem_slice(TLS_CA.as_bytes()).expect("the test CA"))
+        .expect("a root");
+    let mut client = rustls::ClientConfig::builder_with_provider(provider.clone())
+        .with_safe_default_protocol_versions()
+        .expect("TLS versions")
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    // Every iteration a full handshake, as a cold start's first connection.
+    client.resumption = rustls::client::Resumption::disabled();
+    let chain = vec![CertificateDer::from_pem_slice(TLS_SERVER.as_bytes()).expect("the test cert")];
+    let key = PrivateKeyDer::from_pem_slice(TLS_SERVER_KEY.as_bytes()).expect("the test key");
+    let server = rustls::ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .expect("TLS versions")
+        .with_no_client_auth()
+        .with_single_cert(chain, key)
+        .expect("a server config");
+    let (client, server) = (Arc::new(client), Arc::new(server));
+    c.bench_function("tls: a full TLS 1.3 handshake, both ends in memory", |b| {
+        b.iter(|| handshake(&client, &server))
+    });
+}
+
+fn handshake(client: &Arc<rustls::ClientConfig>, server: &Arc<rustls::ServerConfig>) {
+    let name = rustls::pki_types::ServerName::try_from("bench.example").expect("a name");
+    let mut client = rustls::Connection::from(
+        rustls::ClientConnection::new(client.clone(), name).expect("a client"),
+    );
+    let mut server =
+        rustls::Connection::from(rustls::ServerConnection::new(server.clone()).expect("a server"));
+    for _ in 0..8 {
+        pass(&mut client, &mut server);
+        pass(&mut server, &mut client);
+        if !client.is_handshaking() && !server.is_handshaking() {
+            return;
+        }
+    }
+    panic!("the handshake did not finish");
+}
+
+/// Everything `from` has to send, read and processed by `to`.
+fn pass(from: &mut rustls::Connection, to: &mut rustls::Connection) {
+    let mut bytes = Vec::new();
+    while from.wants_write() {
+        from.write_tls(&mut bytes).expect("written");
+    }
+    let mut unread = &bytes[..];
+    while !unread.is_empty() {
+        to.read_tls(&mut unread).expect("read");
+        to.process_new_packets().expect("a good handshake");
+    }
+}
+
 criterion_group!(
     micro,
     debox_signing,
     webhook_verification,
     amount_parsing,
     event_parsing,
-    request_parsing
+    request_parsing,
+    tls_handshake
 );
 criterion_main!(micro);
