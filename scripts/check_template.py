@@ -363,6 +363,24 @@ def check_alarms(resources):
             problems.append(f"{alarm} must watch {namespace} {metric} with Outcome = {outcome}, found {found[0]} {found[1]} {found[2]}")
         if {"Ref": "AlarmTopic"} not in (props.get("AlarmActions") or []):
             problems.append(f"{alarm} must notify AlarmTopic")
+    problems += check_panics_alarmed(resources, namespace, strings("shared/src/metrics.rs"))
+    return problems
+
+
+def check_panics_alarmed(resources, namespace, written):
+    # A handler's panic is answered (500), so Lambda counts no error for it:
+    # FunctionErrorsAlarm must add the Panics count shared/src/metrics.rs writes.
+    metric, outcome = "Panics", "panicked"
+    problems = [f"FunctionErrorsAlarm counts {what} {value!r}, which shared/src/metrics.rs never writes"
+                for what, value in (("metric", metric), ("outcome", outcome)) if value not in written]
+    queries = ((resources.get("FunctionErrorsAlarm") or {}).get("Properties") or {}).get("Metrics") or []
+    ids = [q.get("Id") for q in queries
+           if (q.get("MetricStat") or {}).get("Metric") == {
+               "Namespace": namespace, "MetricName": metric,
+               "Dimensions": [{"Name": "Outcome", "Value": outcome}]}]
+    sums = [q.get("Expression", "") for q in queries if q.get("ReturnData")]
+    if not ids or not any(re.search(rf"\b{re.escape(ids[0])}\b", e) for e in sums):
+        problems.append(f"FunctionErrorsAlarm must add {namespace} {metric} (Outcome = {outcome}) to Lambda's Errors")
     return problems
 
 
