@@ -7,31 +7,14 @@
 //! holds working credentials.
 
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command};
+use std::process::Command;
 use std::time::Duration;
 
-use bundle_tests::{MERCHANT, World, moto_endpoint, now_ms, unique};
+use bundle_tests::{MERCHANT, Running, World, moto_endpoint, now_ms, unique, workspace_root};
 use sandbox::lambda::{Outcome, RuntimeApi};
 use serde_json::{Value, json};
 
 const BALANCE: &str = "POST /openapi/payment/assert/vbox";
-
-/// The function's process, killed when the test ends however it ends.
-struct Running(Child);
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn workspace_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .unwrap()
-        .to_path_buf()
-}
 
 /// One `GET /vbox/balance` to a fresh `vbox-balance` process whose
 /// environment is the local run's, less `unset`, with `HOME` at `home`.

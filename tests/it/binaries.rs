@@ -3,19 +3,12 @@
 //! `events/`, against the sandbox and moto over real HTTP), with the same
 //! environment the local run gives them (`demo::function_env`).
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Child, Command};
 use std::time::{Duration, Instant};
 
-use bundle_tests::{Answer, MERCHANT, World, moto_endpoint};
+use bundle_tests::{Answer, MERCHANT, World, moto_endpoint, workspace_root};
 use serde_json::{Value, json};
-
-fn workspace_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .unwrap()
-        .to_path_buf()
-}
 
 /// Where this test writes its logs and event files: cargo's directory for
 /// integration tests' files, wherever `CARGO_TARGET_DIR` puts it.

@@ -25,16 +25,16 @@
 //! has built them).
 
 use std::collections::HashMap;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command};
+use std::path::PathBuf;
+use std::process::Command;
 use std::sync::OnceLock;
 use std::time::Duration;
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use bundle_tests::{
-    CALLER_ACCOUNT, CALLER_ARN, MERCHANT, WEBHOOK_PRIVATE_KEY, WEBHOOK_PUBLIC_KEY, World,
-    aws_config, closed_address, create_table, moto_endpoint, now_ms, unique,
+    CALLER_ACCOUNT, CALLER_ARN, MERCHANT, Running, WEBHOOK_PRIVATE_KEY, WEBHOOK_PUBLIC_KEY, World,
+    aws_config, closed_address, create_table, moto_endpoint, now_ms, unique, workspace_root,
 };
 use sandbox::lambda::{Outcome, RuntimeApi};
 use sandbox::{DeboxApp, Fault, FaultKind, Sandbox, SandboxConfig, SigningKey};
@@ -57,13 +57,6 @@ const QBIT_JWT_HEADER: &str = "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9";
 /// words, which must not reach the log.
 const PROVIDER_REFUSAL_TEXT: &str = "injected fault";
 const PROVIDER_GARBAGE_TEXT: &str = "upstream hiccup";
-
-fn workspace_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .unwrap()
-        .to_path_buf()
-}
 
 fn scratch() -> PathBuf {
     PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
@@ -372,16 +365,6 @@ enum Outage {
     None,
     Table,
     Secret,
-}
-
-/// The function's process, killed when the test ends however it ends.
-struct Running(Child);
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
 }
 
 struct Lambda {

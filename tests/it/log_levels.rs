@@ -12,30 +12,13 @@
 //! each raw event at TRACE (body, signature, session token), and the AWS SDK
 //! the table's answers (the stored charge answer, access token included).
 
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command};
+use std::path::PathBuf;
+use std::process::Command;
 use std::time::Duration;
 
-use bundle_tests::{MERCHANT, World, moto_endpoint, now_ms, unique};
+use bundle_tests::{MERCHANT, Running, World, moto_endpoint, now_ms, unique, workspace_root};
 use sandbox::lambda::{Outcome, RuntimeApi};
 use serde_json::{Value, json};
-
-/// The function's process, killed when the test ends however it ends.
-struct Running(Child);
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn workspace_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .unwrap()
-        .to_path_buf()
-}
 
 /// A `POST /charges` event as API Gateway sends it for a SigV4-signed
 /// request: the signature and the session token are headers.

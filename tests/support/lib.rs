@@ -567,6 +567,25 @@ pub async fn fresh_store() -> DynamoStore {
 /// The functions' binaries as the code stands now, by package name: one
 /// `cargo build` (a no-op when they are up to date) that says where each
 /// one is. Each package's binary has the package's name.
+/// The repository's root (this crate, `tests/`, is one of its members).
+pub fn workspace_root() -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("tests/ is in the workspace")
+        .to_path_buf()
+}
+
+/// A process the test started (a function binary), killed and reaped when
+/// dropped, however the test ends.
+pub struct Running(pub std::process::Child);
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
 pub fn built_binaries(packages: &[&str]) -> std::collections::HashMap<String, std::path::PathBuf> {
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
     let mut command = std::process::Command::new(env!("CARGO"));
