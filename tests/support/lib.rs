@@ -281,13 +281,17 @@ where
     answer
 }
 
-/// `http://127.0.0.1:<port>` where nothing listens (the port was free a
-/// moment ago).
+/// `http://127.0.0.1:<port>` where nothing listens, for as long as the test
+/// process lives: the port stays bound to a socket that never listens, so
+/// a connection is refused. Merely freeing a port is not enough: another
+/// test's sandbox or moto stand-in could be handed the same port a moment
+/// later, and the "unreachable" client would reach it.
 pub fn closed_address() -> String {
-    let addr = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap();
+    let socket = tokio::net::TcpSocket::new_v4().unwrap();
+    socket.bind("127.0.0.1:0".parse().unwrap()).unwrap();
+    let addr = socket.local_addr().unwrap();
+    // Held, never closed: clients built on this address outlive the call.
+    std::mem::forget(socket);
     format!("http://{addr}")
 }
 
@@ -624,4 +628,19 @@ pub fn built_binary(package: &str) -> std::path::PathBuf {
     built_binaries(&[package])
         .remove(package)
         .expect("checked by built_binaries")
+}
+
+#[cfg(test)]
+mod tests {
+    /// The "unreachable" address must stay unreachable while the test runs:
+    /// nobody else may be handed its port, and a connection is refused.
+    #[tokio::test]
+    async fn a_closed_address_keeps_its_port_and_refuses_connections() {
+        let url = super::closed_address();
+        let addr: std::net::SocketAddr = url.trim_start_matches("http://").parse().unwrap();
+        let taken = std::net::TcpListener::bind(addr).unwrap_err();
+        assert_eq!(taken.kind(), std::io::ErrorKind::AddrInUse);
+        let refused = tokio::net::TcpStream::connect(addr).await.unwrap_err();
+        assert_eq!(refused.kind(), std::io::ErrorKind::ConnectionRefused);
+    }
 }
