@@ -34,11 +34,7 @@ struct Watch {
 
 impl Watch {
     fn start(world: &World) -> Self {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
+        let port = port_no_other_test_is_handed();
         let log = scratch().join(format!("cargo-lambda-watch-{port}.log"));
         let log = std::fs::File::create(&log).unwrap();
         let env = demo::function_env(&setup(world, port));
@@ -76,6 +72,26 @@ impl Watch {
             std::thread::sleep(Duration::from_millis(200));
         }
     }
+}
+
+/// A free port below the kernel's ephemeral range. `cargo lambda watch`
+/// binds the port itself, some time after we chose it; a port the kernel
+/// handed us (`127.0.0.1:0`) and we freed could meanwhile be handed to
+/// another test's sandbox, and this test would talk to that. Ports below
+/// the range are never handed out that way.
+fn port_no_other_test_is_handed() -> u16 {
+    let ephemeral_low = std::fs::read_to_string("/proc/sys/net/ipv4/ip_local_port_range")
+        .ok()
+        .and_then(|range| range.split_whitespace().next()?.parse::<u16>().ok())
+        .unwrap_or(32768);
+    let first = 20_000.min(ephemeral_low / 2);
+    // Spread over the range so that concurrent test runs rarely try the
+    // same ports first.
+    let offset = (std::process::id() as u16) % (ephemeral_low - first);
+    (0..ephemeral_low - first)
+        .map(|step| first + (offset + step) % (ephemeral_low - first))
+        .find(|&port| std::net::TcpListener::bind(("127.0.0.1", port)).is_ok())
+        .expect("a free port below the ephemeral range")
 }
 
 impl Drop for Watch {
