@@ -6,7 +6,7 @@
 //! ever called).
 //!
 //! The event becomes a request as in production (`shared::http::request_from`,
-//! what `shared::http::run` hands the functions).
+//! what `shared::http::run` hands the functions, or refuses).
 //!
 //! Input: the first byte's low bit chooses the shape. Set: the rest is a
 //! whole event as JSON (the seeds are the repository's `events/*.json`),
@@ -150,7 +150,15 @@ fn check(route: &str, event: &Value) {
     let Ok(payload) = serde_json::from_value::<LambdaRequest>(event.clone()) else {
         return;
     };
-    let req = request_from(payload);
+    // A body marked base64 that is not is answered before any handler:
+    // the contract's 400, whatever the route.
+    let req = match request_from(payload) {
+        Ok(req) => req,
+        Err(refusal) => {
+            assert_eq!(refusal.status(), 400, "{route}: {refusal:?}");
+            return;
+        }
+    };
     // A POST to create-charge reads its body first: its refusal is the
     // function's.
     let edge = (route == "create-charge" && req.method() == http::Method::POST)

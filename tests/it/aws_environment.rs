@@ -7,11 +7,8 @@
 //! holds working credentials.
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
-use std::time::Duration;
 
-use bundle_tests::{MERCHANT, Running, World, moto_endpoint, now_ms, unique, workspace_root};
-use sandbox::lambda::{Outcome, RuntimeApi};
+use bundle_tests::{World, unique, workspace_root};
 use serde_json::{Value, json};
 
 const BALANCE: &str = "POST /openapi/payment/assert/vbox";
@@ -19,48 +16,8 @@ const BALANCE: &str = "POST /openapi/payment/assert/vbox";
 /// One `GET /vbox/balance` to a fresh `vbox-balance` process whose
 /// environment is the local run's, less `unset`, with `HOME` at `home`.
 async fn balance_with(world: &World, home: &Path, unset: &[&str]) -> Value {
-    let binary = tokio::task::block_in_place(|| bundle_tests::built_binary("vbox-balance"));
-    let api = RuntimeApi::start("vbox-balance").await.unwrap();
-    let setup = demo::Setup {
-        lambda_port: 0,
-        sandbox_url: world.sandbox.url(),
-        moto_endpoint: moto_endpoint(),
-        table: world.table.clone(),
-        secret_id: world.secret_id.clone(),
-        merchant: MERCHANT.into(),
-        events: workspace_root().join("events"),
-        scratch: PathBuf::from(env!("CARGO_TARGET_TMPDIR")),
-    };
-    let mut command = Command::new(&binary);
-    command.env_clear();
-    for pair in demo::function_env(&setup) {
-        let (name, value) = pair.split_once('=').unwrap();
-        if !unset.contains(&name) {
-            command.env(name, value);
-        }
-    }
-    let log = home.join("function.log");
-    let _function = Running(
-        command
-            .envs(api.lambda_env("vbox-balance"))
-            .env("HOME", home)
-            .stdout(std::fs::File::create(&log).unwrap())
-            .stderr(std::fs::File::create(home.join("function.err")).unwrap())
-            .spawn()
-            .unwrap(),
-    );
     let event = std::fs::read_to_string(workspace_root().join("events/vbox-balance.json")).unwrap();
-    let invoked = api.invoke(event, now_ms() + 15_000);
-    let printed = || std::fs::read_to_string(&log).unwrap_or_default();
-    match tokio::time::timeout(Duration::from_secs(60), invoked).await {
-        Ok(Ok(Outcome::Response(body))) => serde_json::from_slice(&body).unwrap(),
-        Ok(Ok(Outcome::Error(body))) => panic!(
-            "the function failed: {}\n{}",
-            String::from_utf8_lossy(&body),
-            printed()
-        ),
-        _ => panic!("no answer within a minute\n{}", printed()),
-    }
+    bundle_tests::invoke_binary(world, "vbox-balance", event, unset, home).await
 }
 
 /// A home directory whose `~/.aws` holds working credentials for moto (the

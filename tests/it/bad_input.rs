@@ -1134,36 +1134,39 @@ async fn every_bad_input_is_a_named_4xx_with_no_call_and_no_write() {
     assert_ne!(world.calls(), calls, "an order calls DeBox");
 }
 
-/// A body marked base64 (`isBase64Encoded`) that is not base64 never
-/// reaches a handler, so it is no row: building the request the functions
-/// get (`shared::http::request_from`, what their runtime does) panics in
-/// `lambda_http`, which the Lambda runtime turns into an invocation error
-/// (API Gateway's own 500; nothing read, called or written). API Gateway
-/// encodes bodies itself, so only a hand-made direct invocation can send
-/// one. Once that path answers such a body instead, this fails, and the
-/// catalog gets rows for it (a 400 naming the body).
-#[test]
-fn a_body_marked_base64_that_is_not_never_reaches_a_handler() {
-    for body in ["{\"amount\": 1000}", "%%%", "YWJj=ZGVm"] {
-        let event = json!({
-            "version": "2.0", "routeKey": "POST /charges", "rawPath": "/charges",
-            "rawQueryString": "", "headers": {"content-type": "application/json"},
-            "requestContext": {"accountId": "123456789012", "apiId": "api",
-                "http": {"method": "POST", "path": "/charges", "protocol": "HTTP/1.1",
-                         "sourceIp": "192.0.2.1", "userAgent": "t"},
-                "requestId": "r", "routeKey": "POST /charges", "stage": "$default",
-                "time": "21/Nov/2026:10:00:00 +0000", "timeEpoch": 0},
-            "body": body,
-            "isBase64Encoded": true
-        })
-        .to_string();
-        let event: lambda_http::request::LambdaRequest = serde_json::from_str(&event).unwrap();
-        let built = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-            shared::http::request_from(event)
-        }));
-        assert!(
-            built.is_err(),
-            "lambda_http now hands over a body marked base64 that is not: {body:?}"
-        );
+/// A body marked base64 (`isBase64Encoded`) that is not base64 is no
+/// catalog row, because it never reaches a handler: `lambda_http` would
+/// panic building the request (API Gateway's own bare 500), so what the
+/// functions serve (`shared::http::run`) answers it first with the
+/// contract's 400. API Gateway encodes bodies itself; only a hand-made
+/// invocation sends one. The real binaries of the two money paths, run as
+/// Lambda runs them: nothing is called or written, and the process answers
+/// the next invocation (each is a fresh process; the container's survival
+/// is `shared`'s unit test).
+#[tokio::test(flavor = "multi_thread")]
+async fn a_body_marked_base64_that_is_not_is_the_contracts_400_from_the_binaries() {
+    let world = World::start().await;
+    let home = std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
+        .join(bundle_tests::unique("base64-body"));
+    for function in ["create-charge", "debox-transfer"] {
+        for body in ["{\"amount\": 1000}", "%%%", "YWJj=ZGVm"] {
+            let path = bundle_tests::workspace_root().join(format!("events/{function}.json"));
+            let mut event: Value =
+                serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+            event["body"] = json!(body);
+            event["isBase64Encoded"] = json!(true);
+            let answer =
+                bundle_tests::invoke_binary(&world, function, event.to_string(), &[], &home).await;
+            assert_eq!(answer["statusCode"], 400, "{function} {body}: {answer}");
+            let refusal: Value = serde_json::from_str(answer["body"].as_str().unwrap()).unwrap();
+            assert_eq!(
+                refusal,
+                json!({"type": "invalid_request_error", "message": shared::http::UNDECODABLE_BODY}),
+                "{function} {body}"
+            );
+            assert_eq!(answer["headers"]["content-type"], "application/json");
+        }
     }
+    assert_eq!(world.calls(), json!({}));
+    assert_eq!(world.item_count().await, 0);
 }

@@ -590,6 +590,62 @@ impl Drop for Running {
     }
 }
 
+/// One invocation of a fresh process of `function`'s binary (the debug
+/// build), run as Lambda runs it (the Runtime API stand-in), with the local
+/// run's environment for `world` less the variables `unset`, and `HOME` at
+/// `home`, where its output goes (`function.log`, `function.err`): its
+/// answer, as API Gateway gets it.
+pub async fn invoke_binary(
+    world: &World,
+    function: &str,
+    event: String,
+    unset: &[&str],
+    home: &std::path::Path,
+) -> Value {
+    let binary = tokio::task::block_in_place(|| built_binary(function));
+    let api = sandbox::lambda::RuntimeApi::start(function).await.unwrap();
+    let setup = demo::Setup {
+        lambda_port: 0,
+        sandbox_url: world.sandbox.url(),
+        moto_endpoint: moto_endpoint(),
+        table: world.table.clone(),
+        secret_id: world.secret_id.clone(),
+        merchant: MERCHANT.into(),
+        events: workspace_root().join("events"),
+        scratch: home.to_path_buf(),
+    };
+    let mut command = std::process::Command::new(&binary);
+    command.env_clear();
+    for pair in demo::function_env(&setup) {
+        let (name, value) = pair.split_once('=').unwrap();
+        if !unset.contains(&name) {
+            command.env(name, value);
+        }
+    }
+    std::fs::create_dir_all(home).unwrap();
+    let log = home.join("function.log");
+    let _function = Running(
+        command
+            .envs(api.lambda_env(function))
+            .env("HOME", home)
+            .stdout(std::fs::File::create(&log).unwrap())
+            .stderr(std::fs::File::create(home.join("function.err")).unwrap())
+            .spawn()
+            .unwrap(),
+    );
+    let invoked = api.invoke(event, now_ms() + 15_000);
+    let printed = || std::fs::read_to_string(&log).unwrap_or_default();
+    match tokio::time::timeout(std::time::Duration::from_secs(60), invoked).await {
+        Ok(Ok(sandbox::lambda::Outcome::Response(body))) => serde_json::from_slice(&body).unwrap(),
+        Ok(Ok(sandbox::lambda::Outcome::Error(body))) => panic!(
+            "the function failed: {}\n{}",
+            String::from_utf8_lossy(&body),
+            printed()
+        ),
+        _ => panic!("no answer within a minute\n{}", printed()),
+    }
+}
+
 pub fn built_binaries(packages: &[&str]) -> std::collections::HashMap<String, std::path::PathBuf> {
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
     let mut command = std::process::Command::new(env!("CARGO"));

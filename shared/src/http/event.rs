@@ -1,5 +1,6 @@
 //! API Gateway's event to a `Request`, as `lambda_http::run` does it, but
-//! without its panic on a query string a URI may not hold.
+//! without its panics on a query string a URI may not hold and on a body
+//! marked base64 that is not.
 //!
 //! API Gateway passes `rawQueryString` on as the client sent it, and a
 //! client can send `?starting_after="ch_1"` (`"`, `<`, `>` are refused by
@@ -10,14 +11,29 @@
 //! re-encoded here first: the parameters read from it are the same (both
 //! are read as `application/x-www-form-urlencoded`), so the route answers
 //! as it would to the same parameters sent encoded.
+//!
+//! `lambda_http` also `expect`s a body marked `isBase64Encoded` to decode.
+//! API Gateway encodes bodies itself, so only a hand-made invocation sends
+//! one that does not; it is answered here, before any handler, with the
+//! contract's 400: nothing is read, called or written.
 
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
 use lambda_http::lambda_runtime::{self, Diagnostic};
 use lambda_http::request::LambdaRequest;
 use lambda_http::tower::Service;
-use lambda_http::{Adapter, Body, Error, IntoResponse, LambdaEvent, Request, Response};
+use lambda_http::{
+    Adapter, Body, Error, IntoResponse, LambdaEvent, Request, Response, TransformResponse,
+};
 use url::form_urlencoded;
 
 use super::panics::CatchPanics;
+use super::response::{context_request_id, respond};
+use crate::ApiError;
+
+/// The refusal of a body marked base64 that does not decode.
+pub const UNDECODABLE_BODY: &str =
+    "the request body is marked base64-encoded (isBase64Encoded) but is not valid base64";
 
 /// `lambda_http::run`, with the event's query string made safe first and
 /// a panic in `handler` answered as the contract's 500 ([`CatchPanics`]).
@@ -31,9 +47,9 @@ where
     lambda_runtime::run(service(handler)).await
 }
 
-/// What [`run`] serves: the event repaired, `lambda_http`'s adapter, and
-/// `handler` with its panics caught.
-fn service<'a, R, S, E>(handler: S) -> Repaired<Adapter<'a, Response<Body>, CatchPanics<'a, S>>>
+/// What [`run`] serves: the event repaired (or refused), `lambda_http`'s
+/// adapter, and `handler` with its panics caught.
+fn service<'a, R, S, E>(handler: S) -> Repaired<'a, S>
 where
     S: Service<Request, Response = R, Error = E>,
     S::Future: Send + 'a,
@@ -44,10 +60,28 @@ where
 }
 
 /// The request `lambda_http` makes of `event`, once its query string is
-/// safe (what [`run`] hands the functions).
-pub fn request_from(mut event: LambdaRequest) -> Request {
+/// safe (what [`run`] hands the functions); the contract's 400 for a body
+/// marked base64 that is not (what [`run`] answers without a handler).
+pub fn request_from(mut event: LambdaRequest) -> Result<Request, ApiError> {
     repair(&mut event);
-    event.into()
+    readable_body(&event)?;
+    Ok(event.into())
+}
+
+/// Refuse a body `lambda_http` would panic decoding.
+fn readable_body(event: &LambdaRequest) -> Result<(), ApiError> {
+    match event {
+        LambdaRequest::ApiGatewayV2(request)
+            if request.is_base64_encoded
+                && request
+                    .body
+                    .as_deref()
+                    .is_some_and(|body| STANDARD.decode(body).is_err()) =>
+        {
+            Err(ApiError::invalid_request(UNDECODABLE_BODY))
+        }
+        _ => Ok(()),
+    }
 }
 
 /// Re-encode a query string the URI parser would refuse.
@@ -62,16 +96,23 @@ fn repair(event: &mut LambdaRequest) {
     }
 }
 
-/// The runtime's service: the event repaired, then `lambda_http`'s adapter.
-struct Repaired<S>(S);
+/// The runtime's service: the event repaired, then `lambda_http`'s adapter,
+/// or the contract's 400 when the adapter could not build a request.
+struct Repaired<'a, S>(Adapter<'a, Response<Body>, CatchPanics<'a, S>>);
 
-impl<S> Service<LambdaEvent<LambdaRequest>> for Repaired<S>
+impl<'a, S, R, E> Service<LambdaEvent<LambdaRequest>> for Repaired<'a, S>
 where
-    S: Service<LambdaEvent<LambdaRequest>>,
+    S: Service<Request, Response = R, Error = E>,
+    S::Future: Send + 'a,
+    R: IntoResponse,
+    E: Send + 'a,
 {
-    type Response = S::Response;
-    type Error = S::Error;
-    type Future = S::Future;
+    // `lambda_http` does not export the adapter's answer type by name.
+    type Response = <Adapter<'a, Response<Body>, CatchPanics<'a, S>> as Service<
+        LambdaEvent<LambdaRequest>,
+    >>::Response;
+    type Error = E;
+    type Future = TransformResponse<'a, Response<Body>, E>;
 
     fn poll_ready(
         &mut self,
@@ -82,6 +123,13 @@ where
 
     fn call(&mut self, mut event: LambdaEvent<LambdaRequest>) -> Self::Future {
         repair(&mut event.payload);
+        if let Err(refusal) = readable_body(&event.payload) {
+            let answer = respond(&context_request_id(&event.context), Err(refusal));
+            return TransformResponse::Response(
+                event.payload.request_origin(),
+                Box::pin(std::future::ready(answer)),
+            );
+        }
         self.0.call(event)
     }
 }
@@ -93,7 +141,11 @@ mod tests {
     use serde_json::json;
 
     fn event(raw_query: &str) -> LambdaRequest {
-        let event = json!({
+        serde_json::from_value(event_json(raw_query)).unwrap()
+    }
+
+    fn event_json(raw_query: &str) -> serde_json::Value {
+        json!({
             "version": "2.0", "routeKey": "GET /charges", "rawPath": "/charges",
             "rawQueryString": raw_query, "headers": {"host": "api.example.com"},
             "requestContext": {"accountId": "123456789012", "apiId": "api",
@@ -102,8 +154,7 @@ mod tests {
                 "requestId": "r", "routeKey": "GET /charges", "stage": "$default",
                 "time": "21/Nov/2026:10:00:00 +0000", "timeEpoch": 0},
             "isBase64Encoded": false
-        });
-        serde_json::from_value(event).unwrap()
+        })
     }
 
     /// The query strings the fuzzer found: `lambda_http` alone panics on
@@ -116,7 +167,7 @@ mod tests {
             ("limit=1 0", "limit", "1 0"),
             ("ending_before=a%20b&x=\"", "ending_before", "a b"),
         ] {
-            let req = request_from(event(raw));
+            let req = request_from(event(raw)).unwrap();
             let params = QueryParams::parse(&req, &[name, "x"]).unwrap();
             assert_eq!(params.get(name).unwrap(), Some(value), "{raw}");
         }
@@ -148,9 +199,63 @@ mod tests {
         assert_eq!(fine["body"], "fine");
     }
 
+    /// A POST to `/charges` whose body is `body`, marked base64 or not.
+    fn post(body: &str, base64: bool) -> LambdaRequest {
+        let mut event = event_json("");
+        event["requestContext"]["http"]["method"] = json!("POST");
+        event["headers"]["content-type"] = json!("application/json");
+        event["body"] = json!(body);
+        event["isBase64Encoded"] = json!(base64);
+        serde_json::from_value(event).unwrap()
+    }
+
+    /// A body marked base64 that is not is the contract's 400 from what the
+    /// functions serve, without calling the handler (`lambda_http` alone
+    /// panics: "failed to decode aws base64 encoded body"); a valid one
+    /// reaches the handler decoded.
+    #[tokio::test]
+    async fn a_body_marked_base64_that_is_not_is_refused_before_the_handler() {
+        let bodies = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let seen = bodies.clone();
+        let mut served = service(lambda_http::service_fn(move |req: Request| {
+            seen.lock().unwrap().push(req.body().to_vec());
+            async { Ok::<_, Error>(Response::new(Body::from("fine"))) }
+        }));
+        let mut context = lambda_runtime::Context::default();
+        context.request_id = "req-b64".into();
+        for undecodable in ["{\"amount\": 1000}", "%%%", "YWJj=ZGVm", "YWJjZA"] {
+            let event = LambdaEvent::new(post(undecodable, true), context.clone());
+            let answer = serde_json::to_value(served.call(event).await.unwrap()).unwrap();
+            assert_eq!(answer["statusCode"], 400, "{undecodable}: {answer}");
+            assert_eq!(answer["headers"]["x-request-id"], "req-b64", "{answer}");
+            assert_eq!(answer["headers"]["content-type"], "application/json");
+            let body: serde_json::Value =
+                serde_json::from_str(answer["body"].as_str().unwrap()).unwrap();
+            assert_eq!(
+                body,
+                json!({"type": "invalid_request_error", "message": UNDECODABLE_BODY})
+            );
+            assert!(
+                request_from(post(undecodable, true)).is_err(),
+                "{undecodable}"
+            );
+        }
+        assert!(bodies.lock().unwrap().is_empty(), "the handler was called");
+
+        for (sent, base64) in [("e30=", true), ("{}", false), ("", true)] {
+            let event = LambdaEvent::new(post(sent, base64), context.clone());
+            let answer = serde_json::to_value(served.call(event).await.unwrap()).unwrap();
+            assert_eq!(answer["statusCode"], 200, "{sent}: {answer}");
+        }
+        assert_eq!(
+            *bodies.lock().unwrap(),
+            [b"{}".to_vec(), b"{}".to_vec(), vec![]]
+        );
+    }
+
     #[test]
     fn a_valid_query_string_is_left_as_sent() {
-        let req = request_from(event("limit=10&starting_after=ch_%7E1"));
+        let req = request_from(event("limit=10&starting_after=ch_%7E1")).unwrap();
         assert_eq!(req.uri().query(), Some("limit=10&starting_after=ch_%7E1"));
     }
 }

@@ -11,7 +11,7 @@ mod response;
 
 pub use body::{MAX_BODY_BYTES, json_body, not_null, parse_json, raw_json_body};
 pub use caller::{Caller, UNAUTHENTICATED};
-pub use event::{request_from, run};
+pub use event::{UNDECODABLE_BODY, request_from, run};
 pub use method::require_method;
 pub use panics::{BUG_MESSAGE, CatchPanics};
 pub use query::QueryParams;

@@ -57,7 +57,12 @@ impl Reply {
 /// The Lambda request id, which every answer carries as `x-request-id`.
 pub fn request_id(req: &Request) -> String {
     req.lambda_context_ref()
-        .map(|ctx| ctx.request_id.clone())
+        .map_or_else(|| "unknown".to_string(), context_request_id)
+}
+
+/// The invocation's request id, `unknown` when the context has none.
+pub(super) fn context_request_id(context: &lambda_http::Context) -> String {
+    Some(context.request_id.clone())
         .filter(|id| !id.is_empty())
         .unwrap_or_else(|| "unknown".to_string())
 }
