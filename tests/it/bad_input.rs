@@ -1165,6 +1165,8 @@ async fn a_body_marked_base64_that_is_not_is_the_contracts_400_from_the_binaries
                 "{function} {body}"
             );
             assert_eq!(answer["headers"]["content-type"], "application/json");
+            // The stand-in's id for a fresh process's first invocation.
+            assert_eq!(answer["headers"]["x-request-id"], "standin-00000001");
         }
     }
     assert_eq!(world.calls(), json!({}));

@@ -1,5 +1,7 @@
 use lambda_http::{Error, service_fn};
-// lambda_http::run, without its panic on a query string no URI may hold.
+// lambda_http::run, without its panics on a query string no URI may hold
+// or a body marked base64 that is not, and with a handler's panic answered
+// as the contract's 500.
 use shared::http::run;
 
 #[tokio::main]

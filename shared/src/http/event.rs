@@ -253,6 +253,37 @@ mod tests {
         );
     }
 
+    /// Exactly the bodies `lambda_http` panics on are refused: the check
+    /// is its decoder's (whitespace, the URL-safe alphabet, missing or
+    /// extra padding, a non-canonical last digit, the empty body).
+    #[test]
+    fn the_bodies_refused_are_those_lambda_http_panics_on() {
+        let mut accepted = Vec::new();
+        for body in [
+            "",
+            "e30=",
+            "e30=\n",
+            " e30=",
+            "e3-_",
+            "e30",
+            "YWJjZA",
+            "YWJjZA==",
+            "YWJjZB==",
+            "YWJjZA===",
+            "%%%",
+            "{}",
+        ] {
+            let panics = std::panic::catch_unwind(|| Body::from_maybe_encoded(true, body)).is_err();
+            let refused = readable_body(&post(body, true)).is_err();
+            assert_eq!(refused, panics, "{body:?}");
+            if !refused {
+                accepted.push(body);
+            }
+        }
+        assert_eq!(accepted, ["", "e30=", "YWJjZA=="]);
+        assert!(readable_body(&post("%%%", false)).is_ok());
+    }
+
     #[test]
     fn a_valid_query_string_is_left_as_sent() {
         let req = request_from(event("limit=10&starting_after=ch_%7E1")).unwrap();
