@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use std::process::{Child, Command};
 use std::time::{Duration, Instant};
 
-use bundle_tests::{Answer, MERCHANT, World, moto_endpoint, workspace_root};
+use bundle_tests::{Answer, World, workspace_root};
 use serde_json::{Value, json};
 
 /// Where this test writes its logs and event files: cargo's directory for
@@ -37,7 +37,7 @@ impl Watch {
         let port = port_no_other_test_is_handed();
         let log = scratch().join(format!("cargo-lambda-watch-{port}.log"));
         let log = std::fs::File::create(&log).unwrap();
-        let env = demo::function_env(&setup(world, port));
+        let env = demo::function_env(&world.local_run(port, &scratch()));
         let mut command = cargo_lambda();
         command.args([
             "watch",
@@ -102,21 +102,6 @@ impl Drop for Watch {
     }
 }
 
-/// Where this world runs the story: its sandbox, table and secret, and the
-/// functions under `cargo lambda watch` on `port`.
-fn setup(world: &World, port: u16) -> demo::Setup {
-    demo::Setup {
-        lambda_port: port,
-        sandbox_url: world.sandbox.url(),
-        moto_endpoint: moto_endpoint(),
-        table: world.table.clone(),
-        secret_id: world.secret_id.clone(),
-        merchant: MERCHANT.into(),
-        events: workspace_root().join("events"),
-        scratch: scratch(),
-    }
-}
-
 /// A Lambda's API Gateway answer (`statusCode`, `headers`, `body`) read
 /// as the tests read a handler's.
 fn answer_of(response: &Value) -> Answer {
@@ -141,7 +126,7 @@ fn answer_of(response: &Value) -> Answer {
 async fn the_binaries_tell_the_story_the_local_run_shows() {
     let world = World::start().await;
     let watch = tokio::task::block_in_place(|| Watch::start(&world));
-    let story = demo::run(&setup(&world, watch.port), &mut |_| {})
+    let story = demo::run(&world.local_run(watch.port, &scratch()), &mut |_| {})
         .await
         .unwrap_or_else(|why| panic!("the story failed: {why}"));
 

@@ -16,7 +16,7 @@ use std::path::PathBuf;
 use std::process::Command;
 use std::time::Duration;
 
-use bundle_tests::{MERCHANT, Running, World, moto_endpoint, now_ms, unique, workspace_root};
+use bundle_tests::{Running, World, now_ms, unique, workspace_root};
 use sandbox::lambda::{Outcome, RuntimeApi};
 use serde_json::{Value, json};
 
@@ -62,16 +62,7 @@ async fn raising_the_log_level_never_prints_a_body_a_header_or_a_secret() {
     let event = charge_event(&body, &unique("key"), &signature, &session_token);
 
     // The local run's environment, then Lambda's, then every level raised.
-    let setup = demo::Setup {
-        lambda_port: 0,
-        sandbox_url: world.sandbox.url(),
-        moto_endpoint: moto_endpoint(),
-        table: world.table.clone(),
-        secret_id: world.secret_id.clone(),
-        merchant: MERCHANT.into(),
-        events: workspace_root().join("events"),
-        scratch: PathBuf::from(env!("CARGO_TARGET_TMPDIR")),
-    };
+    let setup = world.local_run(0, &PathBuf::from(env!("CARGO_TARGET_TMPDIR")));
     let log_path =
         PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("{}.log", unique("log-levels")));
     let log = std::fs::File::create(&log_path).unwrap();

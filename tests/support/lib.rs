@@ -212,6 +212,21 @@ impl World {
     pub fn calls(&self) -> Value {
         serde_json::to_value(self.sandbox.state().calls()).unwrap()
     }
+
+    /// The local run's setup (`demo`) for this world: its sandbox, table and
+    /// secret, the functions' Runtime API on `lambda_port`, files in `scratch`.
+    pub fn local_run(&self, lambda_port: u16, scratch: &std::path::Path) -> demo::Setup {
+        demo::Setup {
+            lambda_port,
+            sandbox_url: self.sandbox.url(),
+            moto_endpoint: moto_endpoint(),
+            table: self.table.clone(),
+            secret_id: self.secret_id.clone(),
+            merchant: MERCHANT.into(),
+            events: workspace_root().join("events"),
+            scratch: scratch.to_path_buf(),
+        }
+    }
 }
 
 /// The six functions, for [`World::invoke`].
@@ -604,16 +619,7 @@ pub async fn invoke_binary(
 ) -> Value {
     let binary = tokio::task::block_in_place(|| built_binary(function));
     let api = sandbox::lambda::RuntimeApi::start(function).await.unwrap();
-    let setup = demo::Setup {
-        lambda_port: 0,
-        sandbox_url: world.sandbox.url(),
-        moto_endpoint: moto_endpoint(),
-        table: world.table.clone(),
-        secret_id: world.secret_id.clone(),
-        merchant: MERCHANT.into(),
-        events: workspace_root().join("events"),
-        scratch: home.to_path_buf(),
-    };
+    let setup = world.local_run(0, home);
     let mut command = std::process::Command::new(&binary);
     command.env_clear();
     for pair in demo::function_env(&setup) {
